@@ -1,0 +1,42 @@
+# leanplan — `make run` and `make test` do all set-up themselves on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+
+.PHONY: setup run test lint format bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: setup
+	$(BIN)/leanplan db upgrade
+	$(BIN)/leanplan import data/sample
+
+test: setup
+	LEANPLAN_TEST_POSTGRES_URL=$${LEANPLAN_TEST_POSTGRES_URL:-$(POSTGRES_URL)} $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: setup
+	@mkdir -p var/bench
+	$(BIN)/leanplan bench load --rows 1000000 --database-url sqlite:///var/bench/load.db \
+		--database-url $${LEANPLAN_TEST_POSTGRES_URL:-$(POSTGRES_URL)} --out var/bench/load.json
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

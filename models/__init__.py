@@ -1,0 +1,1 @@
+"""Forecasters behind one interface (`fit(history) -> self`, `predict(h, quantiles) -> DataFrame`)."""

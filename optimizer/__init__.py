@@ -1,0 +1,1 @@
+"""Inventory policies, supplier reliability, multi-sourcing, CP-SAT scheduling and replay simulation."""

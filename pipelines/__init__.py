@@ -1,0 +1,1 @@
+"""Data contracts, readers and pipelines (ingest, sample data; training and backtests)."""

@@ -1,0 +1,365 @@
+"""Read and validate canonical tables from CSV, Parquet, XLSX or JSON, long or wide.
+
+Public interface:
+
+- `read_table(path, table=None, known=None) -> (table_name, DataFrame)`: read one file and validate it.
+- `parse_table(table, raw, known=None, source=...) -> DataFrame`: validate an already-read frame.
+- `read_raw(path) -> DataFrame`: the file's cells, unparsed.
+- `table_for_path(path) -> str`: the table a file name stands for (`demand.csv`, `demand.raf.parquet` → demand).
+- `DataValidationError`: the one error bad input raises, listing each bad row (row, column, value, reason).
+
+Row numbers count records from 1, the header not included. Nothing is returned unless every row passes, so a
+caller that writes only validated frames never stores part of a bad file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import warnings
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.errors as pa_errors
+
+from pipelines.contracts import DATE, DATETIME, FLOAT, INT, STR, TableSpec, spec
+
+MAX_ISSUES = 100
+SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".json": "json"}
+
+#: (position in the frame, column, value, reason)
+Problem = tuple[int, str | None, Any, str]
+
+#: Known key values per referenced column, e.g. {"items.sku": {"A-1", …}}.
+KnownKeys = Mapping[str, Collection[Any]]
+
+
+@dataclass(frozen=True)
+class RowIssue:
+    """One problem in the input: `row` counts records from 1 (None for file-level problems)."""
+
+    row: int | None
+    column: str | None
+    value: Any
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" if self.row is not None else "file"
+        column = f", column {self.column!r}" if self.column else ""
+        value = f", value {self.value!r}" if self.value is not None else ""
+        return f"{where}{column}{value}: {self.reason}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
+
+
+def _show(value: Any) -> Any:
+    """A JSON-friendly rendering of a cell for error reports."""
+    if value is None or _isnull(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+class DataValidationError(ValueError):
+    """Input that breaks a table's contract. `issues` lists at most `MAX_ISSUES` of `total` problems."""
+
+    def __init__(self, table: str | None, source: str, issues: list[RowIssue], total: int | None = None) -> None:
+        self.table = table
+        self.source = source
+        self.total = total if total is not None else len(issues)
+        self.issues = issues[:MAX_ISSUES]
+        shown = "\n".join(f"  - {issue}" for issue in self.issues[:20])
+        more = f"\n  … and {self.total - 20} more" if self.total > 20 else ""
+        what = f"table {table!r}" if table else "input"
+        super().__init__(f"{source}: {what} rejected, {self.total} problem(s); nothing was loaded:\n{shown}{more}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "source": self.source,
+            "total": self.total,
+            "issues": [issue.as_dict() for issue in self.issues],
+        }
+
+
+def table_for_path(path: Path) -> str:
+    """Table named by a file: its name up to the first dot (`demand.raf.csv` → `demand`)."""
+    name = path.name.split(".", 1)[0].lower()
+    spec(name)  # raises for unknown names
+    return name
+
+
+def _file_error(source: str, table: str | None, reason: str) -> DataValidationError:
+    return DataValidationError(table, source, [RowIssue(None, None, None, reason)])
+
+
+def _decode(data: bytes, source: str, table: str | None) -> str:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise _file_error(
+            source,
+            table,
+            f"not UTF-8 text: byte 0x{data[err.start]:02x} at line {line} (offset {err.start}); save the file as UTF-8",
+        ) from None
+
+
+def read_raw(path: Path | str, data: bytes | None = None, fmt: str | None = None, table: str | None = None) -> pd.DataFrame:
+    """The cells of a CSV/Parquet/XLSX/JSON file, unparsed; `data` reads from bytes instead of the path."""
+    path = Path(path)
+    source = str(path)
+    fmt = fmt or SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise _file_error(source, table, f"unsupported file type {path.suffix!r}; use one of {', '.join(SUFFIXES)}")
+    raw_bytes = data if data is not None else path.read_bytes()
+    if not raw_bytes.strip():
+        raise _file_error(source, table, "file is empty")
+    try:
+        if fmt == "csv":
+            text = _decode(raw_bytes, source, table)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)  # extra fields would be dropped silently
+                frame = pd.read_csv(
+                    io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True, index_col=False
+                )
+        elif fmt == "parquet":
+            frame = pd.read_parquet(io.BytesIO(raw_bytes))
+        elif fmt == "xlsx":
+            frame = pd.read_excel(io.BytesIO(raw_bytes), sheet_name=0, dtype=object)
+        else:
+            frame = _read_json(_decode(raw_bytes, source, table))
+    except DataValidationError:
+        raise
+    except pd.errors.ParserError as err:
+        raise _file_error(source, table, f"malformed CSV: {err}") from None
+    except pd.errors.ParserWarning:
+        raise _file_error(source, table, "malformed CSV: a row has more fields than the header") from None
+    except (ValueError, OSError, ImportError) as err:
+        raise _file_error(source, table, f"cannot read as {fmt}: {err}") from None
+    except Exception as err:  # engines raise their own types (e.g. pyarrow, zipfile)
+        raise _file_error(source, table, f"cannot read as {fmt}: {type(err).__name__}: {err}") from None
+    if frame.empty:
+        raise _file_error(source, table, "no rows: the file has a header but no records")
+    return frame
+
+
+def _read_json(text: str) -> pd.DataFrame:
+    payload = json.loads(text)
+    if isinstance(payload, dict) and isinstance(payload.get("rows"), list):
+        payload = payload["rows"]
+    if not isinstance(payload, list) or not all(isinstance(r, dict) for r in payload):
+        raise ValueError('expected a list of records [{"column": value, …}] or {"rows": [...]}')
+    return pd.DataFrame.from_records(payload)
+
+
+def read_table(
+    path: Path | str, table: str | None = None, known: KnownKeys | None = None
+) -> tuple[str, pd.DataFrame]:
+    """Read and validate one file; the table is `table` or named by the file (see `table_for_path`)."""
+    path = Path(path)
+    name = table or table_for_path(path)
+    spec(name)
+    raw = read_raw(path, table=name)
+    return name, parse_table(name, raw, known=known, source=str(path))
+
+
+# --- parsing -------------------------------------------------------------------------------------------------
+
+
+def _normalize_columns(raw: pd.DataFrame, source: str, table: str) -> pd.DataFrame:
+    names = [str(c).strip().lower() for c in raw.columns]
+    seen: set[str] = set()
+    dupes = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+    if dupes:
+        raise _file_error(source, table, f"duplicate column(s): {', '.join(dupes)}")
+    frame = raw.copy()
+    frame.columns = pd.Index(names)
+    return frame
+
+
+def _widen_to_long(frame: pd.DataFrame, table: TableSpec, source: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+    """Melt a wide frame (id columns + one column per period) to long; rows and source columns per record."""
+    rows = np.arange(1, len(frame) + 1)
+    if table.wide is None or table.wide[1] in frame.columns:
+        return frame, rows, None
+    ids, date_col, value_col = table.wide
+    period_cols = [c for c in frame.columns if c not in ids]
+    missing_ids = [c for c in ids if c not in frame.columns]
+    periods = pd.to_datetime(pd.Series(period_cols, dtype=object), format="ISO8601", errors="coerce")
+    if missing_ids or not period_cols or periods.isna().any():
+        return frame, rows, None  # not wide: let the column check report what is wrong
+    n_rows, n_periods = len(frame), len(period_cols)
+    long = pd.DataFrame(
+        {
+            **{c: np.repeat(frame[c].to_numpy(dtype=object), n_periods) for c in ids},
+            date_col: np.tile(periods.to_numpy(), n_rows),
+            value_col: frame[period_cols].to_numpy(dtype=object).reshape(-1),
+        }
+    )
+    long = long[pd.notna(long[value_col])].reset_index(drop=True) if long[value_col].isna().any() else long
+    keep = pd.notna(frame[period_cols].to_numpy(dtype=object).reshape(-1))
+    return long, np.repeat(rows, n_periods)[keep], np.tile(np.array(period_cols, dtype=object), n_rows)[keep]
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    def one(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
+            return np.nan
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return str(int(v))
+        text = str(v).strip()
+        return text if text else np.nan
+
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        stripped = values.astype("string").str.strip()
+        stripped = stripped.mask(stripped == "")
+        return stripped.astype(object).where(stripped.notna(), np.nan)
+    return values.map(one).astype(object)
+
+
+def _parse_column(values: pd.Series, kind: str) -> tuple[pd.Series, list[tuple[pd.Series, str]]]:
+    """Parse `values` as `kind`; returns the parsed series and (bad mask, reason) pairs."""
+    present = values.notna()
+    if kind == STR:
+        return _as_text(values), []
+    if kind in (FLOAT, INT):
+        if pd.api.types.is_bool_dtype(values):
+            return values.astype(float), [(present, "is a boolean, not a number")]
+        text = values if pd.api.types.is_numeric_dtype(values) else _as_text(values)
+        parsed = pd.to_numeric(text, errors="coerce").astype(float)
+        bad = [(present & parsed.isna(), "is not a number")]
+        if kind == FLOAT:
+            return parsed, bad
+        fractional = parsed.notna() & np.isfinite(parsed) & (parsed != np.round(parsed))
+        whole = parsed.where(np.isfinite(parsed) & ~fractional)
+        return whole.round().astype("Int64"), [*bad, (fractional, "is not a whole number")]
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
+    else:
+        parsed = pd.to_datetime(_as_text(values), format="ISO8601", errors="coerce")
+    parsed = parsed.astype("datetime64[ns]")
+    if kind == DATETIME:
+        return parsed, [(present & parsed.isna(), "is not a date-time (use ISO 8601: YYYY-MM-DDTHH:MM)")]
+    timed = parsed.notna() & (parsed != parsed.dt.normalize())
+    return parsed.where(~timed), [
+        (present & parsed.isna(), "is not a date (use ISO 8601: YYYY-MM-DD)"),
+        (timed, "is not a date (has a time of day; use YYYY-MM-DD)"),
+    ]
+
+
+def _pandera_issues(err: pa_errors.SchemaErrors, typed: pd.DataFrame, contract: TableSpec) -> list[Problem]:
+    """Row-level problems from pandera's failure cases: one per row and check."""
+    out: list[Problem] = []
+    seen: set[tuple[int, str]] = set()
+    for case in err.failure_cases.itertuples(index=False):
+        index, check, column = case.index, str(case.check), case.column
+        if index is None or (isinstance(index, float) and np.isnan(index)):
+            continue  # frame-level summaries; the row-level cases carry the detail
+        position = int(index)
+        if check in ("multiple_fields_uniqueness", "field_uniqueness"):
+            key = ", ".join(contract.key)
+            values = ", ".join(str(_show(typed.at[position, c])) for c in contract.key)
+            problem: Problem = (position, key, values, f"duplicate key ({key}): appears more than once")
+        elif check == "not_nullable":
+            problem = (position, column, None, "missing value (required)")
+        elif case.schema_context == "DataFrameSchema":  # a check across columns: name the column it is about
+            about = next((c for c in contract.columns if check.startswith(c)), None)
+            problem = (position, about, typed.at[position, about] if about else None, check)
+        else:
+            problem = (position, column, case.failure_case, check)
+        if (position, problem[3]) not in seen:
+            seen.add((position, problem[3]))
+            out.append(problem)
+    return out
+
+
+def parse_table(table: str, raw: pd.DataFrame, known: KnownKeys | None = None, source: str = "<data>") -> pd.DataFrame:
+    """Validate `raw` against table `table`'s contract; return the typed frame or raise `DataValidationError`.
+
+    `known` holds the key values that references may point to (e.g. ``{"items.sku": {...}}``); a reference
+    whose target is missing from `known` is not checked.
+    """
+    contract = spec(table)
+    if raw.empty:
+        raise _file_error(source, table, "no rows")
+    frame = _normalize_columns(raw, source, table)
+    frame, rows, source_cols = _widen_to_long(frame, contract, source)
+
+    unknown = [c for c in frame.columns if c not in contract.kinds]
+    missing = [c for c in contract.required if c not in frame.columns]
+    if unknown or missing:
+        issues = [RowIssue(None, c, None, f"missing required column; {table} needs {', '.join(contract.required)}") for c in missing]
+        issues += [RowIssue(None, c, None, f"unknown column; {table} has columns {', '.join(contract.columns)}") for c in unknown]
+        raise DataValidationError(table, source, issues)
+
+    frame = frame.reset_index(drop=True)
+    problems: list[Problem] = []
+    parsed: dict[str, pd.Series] = {}
+    for column, kind in contract.kinds.items():
+        if column not in frame.columns:
+            default = contract.defaults[column]
+            parsed[column] = pd.Series([default] * len(frame), dtype=object)
+            values = parsed[column]
+        else:
+            values = frame[column]
+        typed, failures = _parse_column(values, kind)
+        default = contract.defaults.get(column)
+        if default is not None:
+            typed = typed.fillna(default) if kind != STR else typed.where(typed.notna(), default)
+        for bad, reason in failures:
+            for position in np.flatnonzero(bad.to_numpy()):
+                problems.append((int(position), column, values.iloc[position], reason))
+        parsed[column] = typed
+    typed_frame = pd.DataFrame(parsed)
+
+    try:
+        contract.schema.validate(typed_frame, lazy=True)
+    except pa_errors.SchemaErrors as err:
+        already = {(p, c) for p, c, _, _ in problems}
+        problems += [p for p in _pandera_issues(err, typed_frame, contract) if (p[0], p[1]) not in already]
+
+    for ref in contract.references:
+        targets = (known or {}).get(f"{ref.target}.{ref.target_column}")
+        if targets is None:
+            continue
+        values = typed_frame[ref.column]
+        unknown_mask = values.notna() & ~values.isin(pd.Index(list(targets)))
+        for position in np.flatnonzero(unknown_mask.to_numpy()):
+            problems.append(
+                (int(position), ref.column, values.iloc[position], f"unknown {ref.column}: not in {ref.target}; load it into {ref.target} first")
+            )
+
+    if problems:
+        problems.sort(key=lambda p: (p[0], p[1] or ""))
+        issues = [
+            RowIssue(
+                int(rows[p]),
+                str(source_cols[p]) if source_cols is not None and contract.wide and p_col == contract.wide[2] else p_col,
+                _show(value),
+                reason,
+            )
+            for p, p_col, value, reason in problems[:MAX_ISSUES]
+        ]
+        raise DataValidationError(table, source, issues, total=len(problems))
+    return typed_frame
+
+
+def _isnull(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

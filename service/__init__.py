@@ -1,0 +1,1 @@
+"""The service layer: settings, storage, the `leanplan` CLI."""

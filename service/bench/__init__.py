@@ -1,0 +1,1 @@
+"""Benchmarks behind `leanplan bench`; each returns plain dicts of figures."""

@@ -1,0 +1,118 @@
+"""The `leanplan` command line. Each subcommand parses its arguments and calls pipelines, optimizer or storage."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines.ingest import DataValidationError
+from service.db import migrate
+from service.db.engine import get_engine
+from service.db.importer import ImportRejected, import_path
+from service.settings import get_settings
+
+app = typer.Typer(name="leanplan", help="Demand forecasting, inventory optimization and production scheduling.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks; figures go to BENCHMARKS.md.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Create or migrate the tables of DATABASE_URL."""
+    engine = get_engine()
+    applied = migrate.upgrade(engine, revision)
+    typer.echo(f"{engine.url.render_as_string(hide_password=True)} at revision {applied}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's schema revision and the latest one."""
+    engine = get_engine()
+    typer.echo(f"current: {migrate.current_revision(engine)}  head: {migrate.head_revision(engine)}")
+
+
+@app.command("import")
+def import_command(
+    path: Annotated[Path, typer.Argument(help="A table file (CSV, Parquet, XLSX, JSON) or a directory of them.")],
+    table: Annotated[str | None, typer.Option(help="Table of a single file (default: named by the file).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Validate and load canonical tables; all or nothing, and loading the same data twice changes nothing."""
+    engine = get_engine()
+    migrate.upgrade(engine)
+    try:
+        report = import_path(engine, path, table)
+    except (ImportRejected, DataValidationError) as err:
+        _fail(str(err))
+        return
+    except (FileNotFoundError, KeyError, ValueError) as err:
+        _fail(f"error: {err.args[0] if err.args else err}")
+        return
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    typer.echo(f"{'table':<16}{'rows':>10}{'inserted':>10}{'updated':>10}{'unchanged':>11}  source")
+    for source, result in report.results:
+        typer.echo(f"{result.table:<16}{result.rows:>10,}{result.inserted:>10,}{result.updated:>10,}{result.unchanged:>11,}  {source}")
+    for source, why in report.skipped:
+        typer.echo(f"skipped {source}: {why}")
+    typer.echo(f"loaded into {engine.url.render_as_string(hide_password=True)} in {report.seconds:.1f} s")
+
+
+@app.command("sample-data")
+def sample_data(
+    out: Annotated[Path | None, typer.Option(help="Output directory (default: data/sample).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the generated master data.")] = 20081,
+) -> None:
+    """Regenerate the sample data set from the real public data in data/real."""
+    from pipelines import sample_data as generator
+
+    written = generator.run(out_dir=out or get_settings().sample_data_dir, seed=seed)
+    typer.echo(f"wrote {len(written)} files to {written[0].parent if written else out}")
+
+
+@bench_app.command("load")
+def bench_load(
+    rows: Annotated[int, typer.Option(help="Demand rows to load.")] = 1_000_000,
+    database_url: Annotated[list[str] | None, typer.Option("--database-url", help="Databases to measure (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the figures as JSON here.")] = None,
+) -> None:
+    """Time a bulk load of demand rows (fresh insert, then an idempotent reload) against pandas.to_sql."""
+    from service.bench.load import run as run_load_bench
+
+    urls = database_url or [get_settings().database_url]
+    results = run_load_bench(urls, rows)
+    text = json.dumps(results, indent=2)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+    typer.echo(text)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""SQLAlchemy 2 models: the canonical tables (mirroring `pipelines.contracts`) and the service's own tables.
+
+Canonical tables are keyed exactly as their contracts (`TableSpec.key`), so an upsert of a validated frame
+is idempotent. Alembic migrations in `service/db/migrations` create these; never `create_all` in production.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, Double, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every leanplan table."""
+
+
+# --- canonical tables -----------------------------------------------------------------------------------------
+
+
+class Item(Base):
+    __tablename__ = "items"
+    sku: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String)
+    family: Mapped[str | None] = mapped_column(String)
+    unit_cost: Mapped[float] = mapped_column(Double)
+    price: Mapped[float | None] = mapped_column(Double)
+    shelf_life_days: Mapped[int | None] = mapped_column(Integer)
+    lot_size: Mapped[float] = mapped_column(Double)
+    moq: Mapped[float] = mapped_column(Double)
+    make_or_buy: Mapped[str] = mapped_column(String)
+
+
+class Demand(Base):
+    __tablename__ = "demand"
+    sku: Mapped[str] = mapped_column(String, ForeignKey("items.sku"), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    qty: Mapped[float] = mapped_column(Double)
+
+
+class Inventory(Base):
+    __tablename__ = "inventory"
+    sku: Mapped[str] = mapped_column(String, ForeignKey("items.sku"), primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    on_hand: Mapped[float] = mapped_column(Double)
+    backorders: Mapped[float] = mapped_column(Double)
+
+
+class OpenOrder(Base):
+    __tablename__ = "open_orders"
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    sku: Mapped[str] = mapped_column(String, ForeignKey("items.sku"), index=True)
+    qty: Mapped[float] = mapped_column(Double)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String)
+    supplier_id: Mapped[str | None] = mapped_column(String)
+
+
+class Receipt(Base):
+    __tablename__ = "receipts"
+    po_id: Mapped[str] = mapped_column(String, primary_key=True)
+    supplier_id: Mapped[str] = mapped_column(String, index=True)
+    sku: Mapped[str] = mapped_column(String, ForeignKey("items.sku"), primary_key=True)
+    qty_ordered: Mapped[float] = mapped_column(Double)
+    order_date: Mapped[dt.date] = mapped_column(Date)
+    promised_date: Mapped[dt.date] = mapped_column(Date)
+    received_date: Mapped[dt.date | None] = mapped_column(Date)
+    qty_received: Mapped[float] = mapped_column(Double)
+
+
+class SupplierOffer(Base):
+    __tablename__ = "suppliers"
+    supplier_id: Mapped[str] = mapped_column(String, primary_key=True)
+    sku: Mapped[str] = mapped_column(String, ForeignKey("items.sku"), primary_key=True)
+    supplier_name: Mapped[str | None] = mapped_column(String)
+    unit_price: Mapped[float] = mapped_column(Double)
+    moq: Mapped[float] = mapped_column(Double)
+    lot_multiple: Mapped[float] = mapped_column(Double)
+    nominal_lead_time_days: Mapped[int] = mapped_column(Integer)
+    capacity_per_period: Mapped[float | None] = mapped_column(Double)
+    __table_args__ = (Index("ix_suppliers_sku", "sku"),)
+
+
+class Line(Base):
+    __tablename__ = "lines"
+    line_id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String)
+    shifts: Mapped[str] = mapped_column(String)
+
+
+class LineDowntime(Base):
+    __tablename__ = "line_downtime"
+    line_id: Mapped[str] = mapped_column(String, ForeignKey("lines.line_id"), primary_key=True)
+    start: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
+    end: Mapped[dt.datetime] = mapped_column(DateTime)
+    reason: Mapped[str | None] = mapped_column(String)
+
+
+class Routing(Base):
+    __tablename__ = "routings"
+    sku: Mapped[str] = mapped_column(String, ForeignKey("items.sku"), primary_key=True)
+    op: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_id: Mapped[str] = mapped_column(String, ForeignKey("lines.line_id"), primary_key=True)
+    rate_per_hour: Mapped[float] = mapped_column(Double)
+
+
+class Changeover(Base):
+    __tablename__ = "changeovers"
+    line_id: Mapped[str] = mapped_column(String, primary_key=True)
+    from_family: Mapped[str] = mapped_column(String, primary_key=True)
+    to_family: Mapped[str] = mapped_column(String, primary_key=True)
+    minutes: Mapped[float] = mapped_column(Double)
+
+
+class CustomerOrder(Base):
+    __tablename__ = "customer_orders"
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    sku: Mapped[str] = mapped_column(String, ForeignKey("items.sku"), index=True)
+    qty: Mapped[float] = mapped_column(Double)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    priority: Mapped[int] = mapped_column(Integer)
+
+
+#: Canonical table name -> model class.
+CANONICAL_MODELS: dict[str, type[Base]] = {
+    m.__tablename__: m
+    for m in (Item, Demand, Inventory, OpenOrder, Receipt, SupplierOffer, Line, LineDowntime, Routing, Changeover, CustomerOrder)
+}
+
+
+# --- service tables -------------------------------------------------------------------------------------------
+
+
+def _now() -> Any:
+    return mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ForecastSet(Base):
+    """One batch of forecasts written by one model version; readers see only the current published set."""
+
+    __tablename__ = "forecast_sets"
+    model_version: Mapped[str] = mapped_column(String, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String, default="writing")  # writing | published | superseded
+    created_at: Mapped[dt.datetime] = _now()
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Forecast(Base):
+    """Forecast of one SKU for one period: mean, quantiles and cumulative-demand quantiles (JSON {"q0.9": …})."""
+
+    __tablename__ = "forecasts"
+    model_version: Mapped[str] = mapped_column(String, ForeignKey("forecast_sets.model_version"), primary_key=True)
+    sku: Mapped[str] = mapped_column(String, primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    horizon: Mapped[int] = mapped_column(Integer)
+    mean: Mapped[float] = mapped_column(Double)
+    quantiles: Mapped[dict[str, float]] = mapped_column(JSON)
+    cum_quantiles: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    __table_args__ = (Index("ix_forecasts_sku_date", "sku", "date"),)
+
+
+class Plan(Base):
+    """A replenishment (and production) plan computed as of a date from one forecast set."""
+
+    __tablename__ = "plans"
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    status: Mapped[str] = mapped_column(String, default="pending")  # pending | running | done | failed | approved
+    as_of: Mapped[dt.date | None] = mapped_column(Date)
+    model_version: Mapped[str | None] = mapped_column(String)
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = _now()
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[str | None] = mapped_column(String)
+
+
+class Job(Base):
+    """Durable background work (training, planning) picked up by `leanplan worker`."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    kind: Mapped[str] = mapped_column(String)  # train | plan
+    status: Mapped[str] = mapped_column(String, default="queued")  # queued | running | succeeded | failed
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    lock_key: Mapped[str | None] = mapped_column(String)  # at most one running job per key (e.g. experiment)
+    progress: Mapped[float] = mapped_column(Double, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker_id: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[dt.datetime] = _now()
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
+
+
+class ApiKey(Base):
+    """An API key, stored as a hash; `prefix` identifies it in lists without revealing it."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    role: Mapped[str] = mapped_column(String)  # erp | planner | scientist | admin
+    prefix: Mapped[str] = mapped_column(String)
+    key_hash: Mapped[str] = mapped_column(String, unique=True)
+    created_at: Mapped[dt.datetime] = _now()
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,49 @@
+"""One place for configuration: environment variables (and `.env`), validated at start-up.
+
+`DATABASE_URL` and `MLFLOW_TRACKING_URI` keep their conventional names; everything else is `LEANPLAN_*`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.db.engine import normalize_url
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """leanplan's settings; see README.md § Configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="LEANPLAN_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default=REPO_ROOT / "var", description="Directory for the default SQLite file, MLflow store and outputs.")
+    database_url: str = Field(default="", validation_alias=AliasChoices("DATABASE_URL", "LEANPLAN_DATABASE_URL"))
+    mlflow_tracking_uri: str = Field(
+        default="", validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "LEANPLAN_MLFLOW_TRACKING_URI")
+    )
+    sample_data_dir: Path = Field(default=REPO_ROOT / "data" / "sample")
+
+    @field_validator("database_url")
+    @classmethod
+    def _driver(cls, url: str) -> str:
+        return normalize_url(url) if url else url
+
+    @model_validator(mode="after")
+    def _defaults_under_home(self) -> Settings:
+        self.home = self.home.resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.home / 'leanplan.db'}"
+        if not self.mlflow_tracking_uri:
+            self.mlflow_tracking_uri = f"sqlite:///{self.home / 'mlflow.db'}"
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()
