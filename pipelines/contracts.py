@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 import pandera.pandas as pa
 
 from pipelines.calendars import ShiftSyntaxError, parse_shifts
@@ -159,10 +158,21 @@ TABLES: dict[str, TableSpec] = {
                 "shelf_life_days": _num(INT, [pa.Check.gt(0, error="must be > 0")], nullable=True),
                 "lot_size": _num(FLOAT, _positive()),
                 "moq": _num(FLOAT, _nonnegative()),
-                "make_or_buy": (STR, pa.Column(str, checks=[pa.Check.isin(["make", "buy"], error="must be 'make' or 'buy'")])),
+                "make_or_buy": (
+                    STR,
+                    pa.Column(str, checks=[pa.Check.isin(["make", "buy"], error="must be 'make' or 'buy'")]),
+                ),
             },
             key=("sku",),
-            defaults={"name": None, "family": None, "price": None, "shelf_life_days": None, "lot_size": 1.0, "moq": 0.0, "make_or_buy": "buy"},
+            defaults={
+                "name": None,
+                "family": None,
+                "price": None,
+                "shelf_life_days": None,
+                "lot_size": 1.0,
+                "moq": 0.0,
+                "make_or_buy": "buy",
+            },
             description="Item master: one row per SKU.",
         ),
         _make(
@@ -193,7 +203,13 @@ TABLES: dict[str, TableSpec] = {
                 "sku": _ident(),
                 "qty": _num(FLOAT, _positive()),
                 "due_date": _when(DATE),
-                "kind": (STR, pa.Column(str, checks=[pa.Check.isin(["purchase", "production"], error="must be 'purchase' or 'production'")])),
+                "kind": (
+                    STR,
+                    pa.Column(
+                        str,
+                        checks=[pa.Check.isin(["purchase", "production"], error="must be 'purchase' or 'production'")],
+                    ),
+                ),
                 "supplier_id": _text(),
             },
             key=("id",),
@@ -245,7 +261,14 @@ TABLES: dict[str, TableSpec] = {
                     STR,
                     pa.Column(
                         str,
-                        checks=[pa.Check(_valid_shifts, element_wise=True, name="shifts_syntax", error="not a shift calendar like 'Mon-Fri 06:00-22:00; Sat 06:00-14:00' or '24/7'")],
+                        checks=[
+                            pa.Check(
+                                _valid_shifts,
+                                element_wise=True,
+                                name="shifts_syntax",
+                                error="not a shift calendar like 'Mon-Fri 06:00-22:00; Sat 06:00-14:00' or '24/7'",
+                            )
+                        ],
                     ),
                 ),
             },
@@ -278,7 +301,12 @@ TABLES: dict[str, TableSpec] = {
         ),
         _make(
             "changeovers",
-            {"line_id": _ident(), "from_family": _ident(), "to_family": _ident(), "minutes": _num(FLOAT, _nonnegative())},
+            {
+                "line_id": _ident(),
+                "from_family": _ident(),
+                "to_family": _ident(),
+                "minutes": _num(FLOAT, _nonnegative()),
+            },
             key=("line_id", "from_family", "to_family"),
             defaults={"line_id": "*"},
             description="Sequence-dependent changeover minutes between product families; line_id '*' = every line.",

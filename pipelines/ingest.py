@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pandera.errors as pa_errors
 
-from pipelines.contracts import DATE, DATETIME, FLOAT, INT, STR, TableSpec, spec
+from pipelines.contracts import DATETIME, FLOAT, INT, STR, TableSpec, spec
 
 MAX_ISSUES = 100
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".json": "json"}
@@ -118,7 +118,9 @@ def _decode(data: bytes, source: str, table: str | None) -> str:
         ) from None
 
 
-def read_raw(path: Path | str, data: bytes | None = None, fmt: str | None = None, table: str | None = None) -> pd.DataFrame:
+def read_raw(
+    path: Path | str, data: bytes | None = None, fmt: str | None = None, table: str | None = None
+) -> pd.DataFrame:
     """The cells of a CSV/Parquet/XLSX/JSON file, unparsed; `data` reads from bytes instead of the path."""
     path = Path(path)
     source = str(path)
@@ -134,7 +136,12 @@ def read_raw(path: Path | str, data: bytes | None = None, fmt: str | None = None
             with warnings.catch_warnings():
                 warnings.simplefilter("error", pd.errors.ParserWarning)  # extra fields would be dropped silently
                 frame = pd.read_csv(
-                    io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True, index_col=False
+                    io.StringIO(text),
+                    dtype=str,
+                    keep_default_na=False,
+                    na_values=[""],
+                    skipinitialspace=True,
+                    index_col=False,
                 )
         elif fmt == "parquet":
             frame = pd.read_parquet(io.BytesIO(raw_bytes))
@@ -166,9 +173,7 @@ def _read_json(text: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(payload)
 
 
-def read_table(
-    path: Path | str, table: str | None = None, known: KnownKeys | None = None
-) -> tuple[str, pd.DataFrame]:
+def read_table(path: Path | str, table: str | None = None, known: KnownKeys | None = None) -> tuple[str, pd.DataFrame]:
     """Read and validate one file; the table is `table` or named by the file (see `table_for_path`)."""
     path = Path(path)
     name = table or table_for_path(path)
@@ -191,7 +196,9 @@ def _normalize_columns(raw: pd.DataFrame, source: str, table: str) -> pd.DataFra
     return frame
 
 
-def _widen_to_long(frame: pd.DataFrame, table: TableSpec, source: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+def _widen_to_long(
+    frame: pd.DataFrame, table: TableSpec, source: str
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
     """Melt a wide frame (id columns + one column per period) to long; rows and source columns per record."""
     rows = np.arange(1, len(frame) + 1)
     if table.wide is None or table.wide[1] in frame.columns:
@@ -247,11 +254,15 @@ def _parse_column(values: pd.Series, kind: str) -> tuple[pd.Series, list[tuple[p
         fractional = parsed.notna() & np.isfinite(parsed) & (parsed != np.round(parsed))
         whole = parsed.where(np.isfinite(parsed) & ~fractional)
         return whole.round().astype("Int64"), [*bad, (fractional, "is not a whole number")]
+    return _parse_dates(values, kind, present)
+
+
+def _parse_dates(values: pd.Series, kind: str, present: pd.Series) -> tuple[pd.Series, list[tuple[pd.Series, str]]]:
     if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
+        when = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
     else:
-        parsed = pd.to_datetime(_as_text(values), format="ISO8601", errors="coerce")
-    parsed = parsed.astype("datetime64[ns]")
+        when = pd.to_datetime(_as_text(values), format="ISO8601", errors="coerce")
+    parsed: pd.Series = when.astype("datetime64[ns]")
     if kind == DATETIME:
         return parsed, [(present & parsed.isna(), "is not a date-time (use ISO 8601: YYYY-MM-DDTHH:MM)")]
     timed = parsed.notna() & (parsed != parsed.dt.normalize())
@@ -302,8 +313,14 @@ def parse_table(table: str, raw: pd.DataFrame, known: KnownKeys | None = None, s
     unknown = [c for c in frame.columns if c not in contract.kinds]
     missing = [c for c in contract.required if c not in frame.columns]
     if unknown or missing:
-        issues = [RowIssue(None, c, None, f"missing required column; {table} needs {', '.join(contract.required)}") for c in missing]
-        issues += [RowIssue(None, c, None, f"unknown column; {table} has columns {', '.join(contract.columns)}") for c in unknown]
+        issues = [
+            RowIssue(None, c, None, f"missing required column; {table} needs {', '.join(contract.required)}")
+            for c in missing
+        ]
+        issues += [
+            RowIssue(None, c, None, f"unknown column; {table} has columns {', '.join(contract.columns)}")
+            for c in unknown
+        ]
         raise DataValidationError(table, source, issues)
 
     frame = frame.reset_index(drop=True)
@@ -340,7 +357,12 @@ def parse_table(table: str, raw: pd.DataFrame, known: KnownKeys | None = None, s
         unknown_mask = values.notna() & ~values.isin(pd.Index(list(targets)))
         for position in np.flatnonzero(unknown_mask.to_numpy()):
             problems.append(
-                (int(position), ref.column, values.iloc[position], f"unknown {ref.column}: not in {ref.target}; load it into {ref.target} first")
+                (
+                    int(position),
+                    ref.column,
+                    values.iloc[position],
+                    f"unknown {ref.column}: not in {ref.target}; load it into {ref.target} first",
+                )
             )
 
     if problems:
@@ -348,7 +370,9 @@ def parse_table(table: str, raw: pd.DataFrame, known: KnownKeys | None = None, s
         issues = [
             RowIssue(
                 int(rows[p]),
-                str(source_cols[p]) if source_cols is not None and contract.wide and p_col == contract.wide[2] else p_col,
+                str(source_cols[p])
+                if source_cols is not None and contract.wide and p_col == contract.wide[2]
+                else p_col,
                 _show(value),
                 reason,
             )

@@ -16,7 +16,9 @@ from service.db.engine import get_engine
 from service.db.importer import ImportRejected, import_path
 from service.settings import get_settings
 
-app = typer.Typer(name="leanplan", help="Demand forecasting, inventory optimization and production scheduling.", no_args_is_help=True)
+app = typer.Typer(
+    name="leanplan", help="Demand forecasting, inventory optimization and production scheduling.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks; figures go to BENCHMARKS.md.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -30,7 +32,9 @@ def _fail(message: str, code: int = 2) -> None:
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @db_app.command("upgrade")
@@ -70,7 +74,8 @@ def import_command(
         return
     typer.echo(f"{'table':<16}{'rows':>10}{'inserted':>10}{'updated':>10}{'unchanged':>11}  source")
     for source, result in report.results:
-        typer.echo(f"{result.table:<16}{result.rows:>10,}{result.inserted:>10,}{result.updated:>10,}{result.unchanged:>11,}  {source}")
+        figures = f"{result.rows:>10,}{result.inserted:>10,}{result.updated:>10,}{result.unchanged:>11,}"
+        typer.echo(f"{result.table:<16}{figures}  {source}")
     for source, why in report.skipped:
         typer.echo(f"skipped {source}: {why}")
     typer.echo(f"loaded into {engine.url.render_as_string(hide_password=True)} in {report.seconds:.1f} s")
@@ -91,7 +96,9 @@ def sample_data(
 @bench_app.command("load")
 def bench_load(
     rows: Annotated[int, typer.Option(help="Demand rows to load.")] = 1_000_000,
-    database_url: Annotated[list[str] | None, typer.Option("--database-url", help="Databases to measure (repeatable).")] = None,
+    database_url: Annotated[
+        list[str] | None, typer.Option("--database-url", help="Databases to measure (repeatable).")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the figures as JSON here.")] = None,
 ) -> None:
     """Time a bulk load of demand rows (fresh insert, then an idempotent reload) against pandas.to_sql."""

@@ -21,7 +21,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LEANPLAN_", env_file=".env", extra="ignore")
 
-    home: Path = Field(default=REPO_ROOT / "var", description="Directory for the default SQLite file, MLflow store and outputs.")
+    home: Path = Field(
+        default=REPO_ROOT / "var", description="Directory for the default SQLite file, MLflow store and outputs."
+    )
     database_url: str = Field(default="", validation_alias=AliasChoices("DATABASE_URL", "LEANPLAN_DATABASE_URL"))
     mlflow_tracking_uri: str = Field(
         default="", validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "LEANPLAN_MLFLOW_TRACKING_URI")

@@ -37,7 +37,12 @@ def valid_tables() -> dict[str, pd.DataFrame]:
             "date": ["2024-01-01", "2024-02-01", "2024-01-01", "2024-01-01"],
             "qty": ["3", "0", "12", "400"],
         },
-        "inventory": {"sku": ["A-1", "M-1"], "as_of": ["2024-03-01", "2024-03-01"], "on_hand": ["7", "250"], "backorders": ["0", "0"]},
+        "inventory": {
+            "sku": ["A-1", "M-1"],
+            "as_of": ["2024-03-01", "2024-03-01"],
+            "on_hand": ["7", "250"],
+            "backorders": ["0", "0"],
+        },
         "open_orders": {
             "id": ["PO-9", "MO-1"],
             "sku": ["A-1", "M-1"],
@@ -56,10 +61,31 @@ def valid_tables() -> dict[str, pd.DataFrame]:
             "received_date": ["2024-01-18", ""],
             "qty_received": ["18", "0"],
         },
-        "line_downtime": {"line_id": ["L1"], "start": ["2024-03-05T06:00"], "end": ["2024-03-05T14:00"], "reason": ["maintenance"]},
-        "routings": {"sku": ["M-1", "M-1", "M-1"], "op": ["1", "2", "2"], "line_id": ["L1", "L2", "L1"], "rate_per_hour": ["100", "250", "80"]},
-        "changeovers": {"line_id": ["*", "L1"], "from_family": ["F1", "F1"], "to_family": ["F2", "F2"], "minutes": ["30", "45"]},
-        "customer_orders": {"id": ["CO-1"], "sku": ["M-1"], "qty": ["300"], "due_date": ["2024-03-15"], "priority": ["1"]},
+        "line_downtime": {
+            "line_id": ["L1"],
+            "start": ["2024-03-05T06:00"],
+            "end": ["2024-03-05T14:00"],
+            "reason": ["maintenance"],
+        },
+        "routings": {
+            "sku": ["M-1", "M-1", "M-1"],
+            "op": ["1", "2", "2"],
+            "line_id": ["L1", "L2", "L1"],
+            "rate_per_hour": ["100", "250", "80"],
+        },
+        "changeovers": {
+            "line_id": ["*", "L1"],
+            "from_family": ["F1", "F1"],
+            "to_family": ["F2", "F2"],
+            "minutes": ["30", "45"],
+        },
+        "customer_orders": {
+            "id": ["CO-1"],
+            "sku": ["M-1"],
+            "qty": ["300"],
+            "due_date": ["2024-03-15"],
+            "priority": ["1"],
+        },
     }
     assert set(tables) == set(TABLE_ORDER)
     return {name: pd.DataFrame(cols, dtype=object).replace({"": None}) for name, cols in tables.items()}
@@ -101,7 +127,14 @@ _REFERENCES = {
 class BadCase:
     """A valid table broken in one way; `expect` = (row, column, reason fragment) of the first reported issue."""
 
-    def __init__(self, name: str, table: str, frame: pd.DataFrame | None, expect: tuple[int | None, str | None, str], raw: bytes | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        table: str,
+        frame: pd.DataFrame | None,
+        expect: tuple[int | None, str | None, str],
+        raw: bytes | None = None,
+    ) -> None:
         self.name, self.table, self.frame, self.expect, self.raw = name, table, frame, expect, raw
 
     def csv_bytes(self) -> bytes:
@@ -128,7 +161,14 @@ def bad_cases() -> list[BadCase]:
     for table, frame in valid_tables().items():
         contract = TABLES[table]
         first_required = contract.required[0]
-        cases.append(BadCase("missing-column", table, frame.drop(columns=[first_required]), (None, first_required, "missing required column")))
+        cases.append(
+            BadCase(
+                "missing-column",
+                table,
+                frame.drop(columns=[first_required]),
+                (None, first_required, "missing required column"),
+            )
+        )
         cases.append(BadCase("unknown-column", table, frame.assign(colour="red"), (None, "colour", "unknown column")))
         numeric, date = _NUMERIC[table]
         if numeric:
@@ -144,9 +184,13 @@ def bad_cases() -> list[BadCase]:
             if ref.column in _REFERENCES:
                 row = int(frame[ref.column].notna().to_numpy().argmax())
                 broken = _with(frame, row, ref.column, "NO-SUCH")
-                cases.append(BadCase(f"unknown-{ref.column}", table, broken, (row + 1, ref.column, _REFERENCES[ref.column])))
+                cases.append(
+                    BadCase(f"unknown-{ref.column}", table, broken, (row + 1, ref.column, _REFERENCES[ref.column]))
+                )
         required_key = next(c for c in contract.key if c not in contract.defaults)
-        cases.append(BadCase("missing-value", table, _with(frame, 0, required_key, None), (1, required_key, "missing value")))
+        cases.append(
+            BadCase("missing-value", table, _with(frame, 0, required_key, None), (1, required_key, "missing value"))
+        )
         cases.append(BadCase("empty-file", table, None, (None, None, "file is empty"), raw=b""))
         header = ",".join(frame.columns).encode() + b"\n"
         cases.append(BadCase("header-only", table, None, (None, None, "no rows"), raw=header))

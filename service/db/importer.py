@@ -45,7 +45,14 @@ class ImportReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "loaded": [
-                {"source": source, "table": r.table, "rows": r.rows, "inserted": r.inserted, "updated": r.updated, "unchanged": r.unchanged}
+                {
+                    "source": source,
+                    "table": r.table,
+                    "rows": r.rows,
+                    "inserted": r.inserted,
+                    "updated": r.updated,
+                    "unchanged": r.unchanged,
+                }
                 for source, r in self.results
             ],
             "skipped": [{"source": s, "reason": why} for s, why in self.skipped],

@@ -126,7 +126,19 @@ class CustomerOrder(Base):
 #: Canonical table name -> model class.
 CANONICAL_MODELS: dict[str, type[Base]] = {
     m.__tablename__: m
-    for m in (Item, Demand, Inventory, OpenOrder, Receipt, SupplierOffer, Line, LineDowntime, Routing, Changeover, CustomerOrder)
+    for m in (
+        Item,
+        Demand,
+        Inventory,
+        OpenOrder,
+        Receipt,
+        SupplierOffer,
+        Line,
+        LineDowntime,
+        Routing,
+        Changeover,
+        CustomerOrder,
+    )
 }
 
 

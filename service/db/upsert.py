@@ -66,15 +66,16 @@ def _stage(conn: Connection, table: Table, stage: str, frame: pd.DataFrame) -> N
         pd.DataFrame(values).to_csv(buffer, index=False, header=False, na_rep=PG_NULL)
         raw = conn.connection.driver_connection
         assert raw is not None
-        with raw.cursor() as cursor, cursor.copy(
-            f"COPY {stage} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '{PG_NULL}')"
-        ) as copy:
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY {stage} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '{PG_NULL}')") as copy,
+        ):
             copy.write(buffer.getvalue())
     else:
         conn.exec_driver_sql(f"CREATE TEMP TABLE {stage} AS SELECT {cols} FROM main.{quote(table.name)} WHERE 0")
         rows = list(zip(*(values[n].to_numpy() for n in names), strict=True))
         placeholders = ", ".join("?" for _ in names)
-        conn.exec_driver_sql(f"INSERT INTO {stage} ({cols}) VALUES ({placeholders})", rows)  # type: ignore[arg-type]
+        conn.exec_driver_sql(f"INSERT INTO {stage} ({cols}) VALUES ({placeholders})", rows)
 
 
 def _scalar(conn: Connection, sql: str) -> int:
@@ -99,7 +100,9 @@ def upsert(conn: Connection, table_name: str, frame: pd.DataFrame) -> UpsertResu
     _stage(conn, table, stage, frame)
     on_key = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in keys)
     changed = " OR ".join(f"t.{quote(c)} {distinct} s.{quote(c)}" for c in others) or "FALSE"
-    inserted = _scalar(conn, f"SELECT count(*) FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {on_key})")
+    inserted = _scalar(
+        conn, f"SELECT count(*) FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {on_key})"
+    )
     updated = _scalar(conn, f"SELECT count(*) FROM {stage} s JOIN {target} t ON {on_key} WHERE {changed}")
     cols = ", ".join(quote(n) for n in names)
     if others:

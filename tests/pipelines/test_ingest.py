@@ -50,7 +50,9 @@ def test_every_file_format_reads_the_same(table: str, fmt: str, tmp_path: Path) 
 
 
 def test_wide_demand_melts_to_long_and_reports_the_period_column() -> None:
-    wide = pd.DataFrame({"sku": ["A-1", "A-2"], "2024-01": ["3", "12"], "2024-02": ["0", ""]}, dtype=object).replace({"": None})
+    wide = pd.DataFrame({"sku": ["A-1", "A-2"], "2024-01": ["3", "12"], "2024-02": ["0", ""]}, dtype=object).replace(
+        {"": None}
+    )
     frame = parse_table("demand", wide, known=KNOWN)
     assert frame.to_dict("records") == [
         {"sku": "A-1", "date": pd.Timestamp("2024-01-01"), "qty": 3.0},
@@ -99,7 +101,11 @@ def test_cross_column_checks_name_the_column() -> None:
     with pytest.raises(DataValidationError) as err:
         parse_table("receipts", raw, known=KNOWN)
     issue = err.value.issues[0]
-    assert (issue.row, issue.column, issue.reason) == (1, "received_date", "received_date must not be before order_date")
+    assert (issue.row, issue.column, issue.reason) == (
+        1,
+        "received_date",
+        "received_date must not be before order_date",
+    )
 
 
 def test_shift_calendar_syntax_is_checked() -> None:

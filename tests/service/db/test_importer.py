@@ -45,7 +45,9 @@ def test_changed_rows_are_updated_and_new_keys_inserted(engine: Engine, tmp_path
     import_path(engine, tmp_path)
     demand = tables["demand"]
     demand.loc[0, "qty"] = "99"
-    demand = pd.concat([demand, pd.DataFrame({"sku": ["A-2"], "date": ["2024-02-01"], "qty": ["1"]})], ignore_index=True)
+    demand = pd.concat(
+        [demand, pd.DataFrame({"sku": ["A-2"], "date": ["2024-02-01"], "qty": ["1"]})], ignore_index=True
+    )
     path = tmp_path / "update" / "demand.csv"
     path.parent.mkdir()
     demand.to_csv(path, index=False)
@@ -68,7 +70,9 @@ def test_values_round_trip_with_types(engine: Engine, tmp_path: Path) -> None:
     assert items["shelf_life_days"].tolist()[2] == 365 and items["lot_size"].tolist() == [1.0, 10.0, 100.0]
 
 
-def test_failure_half_way_rolls_back_everything(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failure_half_way_rolls_back_everything(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tables = valid_tables()
     write_csvs(tables, tmp_path / "v1")
     import_path(engine, tmp_path / "v1")
