@@ -1,40 +1,19 @@
-"""The `leanplan` command line. Each subcommand parses its arguments and calls pipelines, optimizer or storage."""
+"""`leanplan import`, `db`, `sample-data` and `bench load`: getting data in and the storage benchmark."""
 
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from pipelines.ingest import DataValidationError
+from service.cli.apps import app, bench_app, db_app, fail
 from service.db import migrate
 from service.db.engine import get_engine
 from service.db.importer import ImportRejected, import_path
 from service.settings import get_settings
-
-app = typer.Typer(
-    name="leanplan", help="Demand forecasting, inventory optimization and production scheduling.", no_args_is_help=True
-)
-db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks; figures go to BENCHMARKS.md.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(bench_app, name="bench")
-
-
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
-
-
-@app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
 
 
 @db_app.command("upgrade")
@@ -64,11 +43,9 @@ def import_command(
     try:
         report = import_path(engine, path, table)
     except (ImportRejected, DataValidationError) as err:
-        _fail(str(err))
-        return
+        fail(str(err))
     except (FileNotFoundError, KeyError, ValueError) as err:
-        _fail(f"error: {err.args[0] if err.args else err}")
-        return
+        fail(f"error: {err.args[0] if err.args else err}")
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return
@@ -111,15 +88,3 @@ def bench_load(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
     typer.echo(text)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()

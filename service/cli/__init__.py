@@ -1,0 +1,16 @@
+"""The `leanplan` command line: one module per area registers its commands on the apps of `service.cli.apps`."""
+
+from __future__ import annotations
+
+import sys
+
+from service.cli import data as _data  # noqa: F401  (registers commands)
+from service.cli.apps import app
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
