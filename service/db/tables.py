@@ -224,3 +224,68 @@ class ApiKey(Base):
     created_at: Mapped[dt.datetime] = _now()
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PlanLine(Base):
+    """One SKU's replenishment recommendation in a plan; `details` holds the supplier split and the evidence."""
+
+    __tablename__ = "plan_lines"
+    plan_id: Mapped[str] = mapped_column(String, ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    sku: Mapped[str] = mapped_column(String, primary_key=True)
+    supplier_id: Mapped[str | None] = mapped_column(String)
+    abc: Mapped[str | None] = mapped_column(String)
+    xyz: Mapped[str | None] = mapped_column(String)
+    pattern: Mapped[str | None] = mapped_column(String)
+    service_target: Mapped[float | None] = mapped_column(Double)
+    on_hand: Mapped[float] = mapped_column(Double, default=0.0)
+    open_qty: Mapped[float] = mapped_column(Double, default=0.0)
+    backorders: Mapped[float] = mapped_column(Double, default=0.0)
+    inventory_position: Mapped[float] = mapped_column(Double, default=0.0)
+    demand_per_period: Mapped[float | None] = mapped_column(Double)
+    lead_time_days: Mapped[float | None] = mapped_column(Double)
+    safety_stock: Mapped[float | None] = mapped_column(Double)
+    reorder_point: Mapped[float | None] = mapped_column(Double)
+    order_up_to: Mapped[float | None] = mapped_column(Double)
+    eoq: Mapped[float | None] = mapped_column(Double)
+    order_qty: Mapped[float] = mapped_column(Double, default=0.0)
+    order_by: Mapped[dt.date | None] = mapped_column(Date)
+    expected_arrival: Mapped[dt.date | None] = mapped_column(Date)
+    stockout_date: Mapped[dt.date | None] = mapped_column(Date)
+    days_of_supply: Mapped[float | None] = mapped_column(Double)
+    capital: Mapped[float | None] = mapped_column(Double)
+    expected_fill_rate: Mapped[float | None] = mapped_column(Double)
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Alert(Base):
+    """Something a planner should act on, ranked by the money at stake."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(String, ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    sku: Mapped[str | None] = mapped_column(String, index=True)
+    supplier_id: Mapped[str | None] = mapped_column(String)
+    type: Mapped[str] = mapped_column(String)
+    severity: Mapped[str] = mapped_column(String)  # critical | high | medium | low
+    value_at_risk: Mapped[float] = mapped_column(Double, default=0.0)
+    message: Mapped[str] = mapped_column(Text)
+    action: Mapped[str | None] = mapped_column(Text)
+
+
+class ScheduledOperation(Base):
+    """One operation of a production order in a plan's schedule."""
+
+    __tablename__ = "schedule_operations"
+    plan_id: Mapped[str] = mapped_column(String, ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String, primary_key=True)
+    op: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(String)
+    qty: Mapped[float] = mapped_column(Double)
+    line_id: Mapped[str] = mapped_column(String)
+    start: Mapped[dt.datetime] = mapped_column(DateTime)
+    end: Mapped[dt.datetime] = mapped_column(DateTime)
+    setup_minutes: Mapped[float] = mapped_column(Double, default=0.0)
+    due: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    lateness_minutes: Mapped[float] = mapped_column(Double, default=0.0)
+    __table_args__ = (Index("ix_schedule_operations_plan_line", "plan_id", "line_id", "start"),)
