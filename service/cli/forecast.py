@@ -1,0 +1,215 @@
+"""`leanplan train`, `leanplan forecast`, `leanplan models list|promote|rollback`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from service.cli.apps import app, fail
+
+models_app = typer.Typer(help="The demand model registry (MLflow): versions, champion, challenger.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+QUANTILES_OUT = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+
+
+def _read_demand(path: Path, sku_pattern: str | None = None, end: str | None = None) -> pd.DataFrame:
+    from pipelines.ingest import DataValidationError, read_table
+
+    try:
+        _, frame = read_table(path, table="demand")
+    except DataValidationError as err:
+        fail(str(err))
+    except FileNotFoundError:
+        fail(f"demand file {path} not found")
+    if sku_pattern:
+        frame = frame[frame["sku"].str.match(sku_pattern)]
+    if end:
+        frame = frame[frame["date"] <= pd.Timestamp(end)]
+    if frame.empty:
+        fail(f"no demand rows in {path}" + (f" for SKUs matching {sku_pattern!r}" if sku_pattern else ""))
+    return frame
+
+
+def _config(path: Path | None) -> object:
+    from pydantic import ValidationError
+
+    from pipelines.config import ExperimentConfig
+
+    if path is None:
+        return ExperimentConfig()
+    try:
+        return ExperimentConfig.from_yaml(path)
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
+        fail(f"{path}: invalid experiment config: {problems}")
+    except (FileNotFoundError, ValueError) as err:
+        fail(str(err))
+
+
+@app.command("forecast")
+def forecast_command(
+    demand: Annotated[Path, typer.Option(help="Demand file: long sku,date,qty (or any format `leanplan import` reads).")],
+    horizon: Annotated[int, typer.Option(min=1, help="Periods to forecast.")],
+    out: Annotated[Path, typer.Option(help="Output CSV: sku,date,mean,q0.05 … q0.95.")],
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Experiment YAML (candidates, backtest …).")] = None,
+    cumulative: Annotated[bool, typer.Option(help="Also write cumulative-demand quantiles cq….")] = False,
+    workers: Annotated[int | None, typer.Option(help="Local worker processes.")] = None,
+) -> None:
+    """Fit per-SKU champions on any demand history and write calibrated quantile forecasts."""
+    from pipelines.config import ExperimentConfig
+    from pipelines.forecast import run_forecast
+
+    base = _config(config)
+    assert isinstance(base, ExperimentConfig)
+    frame = _read_demand(demand)
+    execution = base.execution.model_copy(update={"workers": workers} if workers else {})
+    settings = base.model_copy(update={"horizon": horizon, "execution": execution})
+    result = run_forecast(frame, settings)
+    columns = ["sku", "date", "mean", *(f"q{p:g}" for p in QUANTILES_OUT)]
+    if cumulative:
+        columns += [f"cq{p:g}" for p in QUANTILES_OUT]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.forecast[columns].to_csv(out, index=False, date_format="%Y-%m-%d")
+    typer.echo(f"wrote {len(result.forecast):,} rows for {result.forecast['sku'].nunique():,} SKUs to {out}")
+
+
+@app.command("train")
+def train_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Experiment YAML, e.g. experiments/raf.yaml.")],
+    demand: Annotated[Path | None, typer.Option(help="Demand file (default: the config's, else the database).")] = None,
+    executor: Annotated[str | None, typer.Option(help="local or dask.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, e.g. tcp://host:8786.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Local worker processes.")] = None,
+    score: Annotated[bool, typer.Option(help="Write the forecasts to the database (published if champion).")] = True,
+) -> None:
+    """Train per-SKU demand models, track the run in MLflow and register the champions as leanplan-demand."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from pipelines import train
+    from pipelines.config import ExperimentConfig
+    from service.db.engine import get_engine
+    from service.db.forecasts import load_demand, write_forecast_set
+    from service.db.migrate import upgrade
+    from service.settings import get_settings
+
+    settings = get_settings()
+    cfg = _config(config)
+    assert isinstance(cfg, ExperimentConfig)
+    updates = {k: v for k, v in {"executor": executor, "scheduler": scheduler, "workers": workers}.items() if v}
+    if updates:
+        try:
+            cfg = ExperimentConfig.model_validate({**cfg.model_dump(), "execution": {**cfg.execution.model_dump(), **updates}})
+        except ValueError as err:
+            fail(f"invalid execution settings: {err}")
+    engine = get_engine()
+    source = demand or cfg.data.demand
+    if source is not None:
+        history = _read_demand(Path(source), cfg.data.sku_pattern, cfg.data.end)
+    else:
+        upgrade(engine)
+        history = load_demand(engine, cfg.data.sku_pattern, cfg.data.end)
+        if history.empty:
+            fail("the database holds no demand" + (f" for SKUs matching {cfg.data.sku_pattern!r}" if cfg.data.sku_pattern else "") + "; load some with `leanplan import`")
+    if cfg.data.sku_pattern:
+        re.compile(cfg.data.sku_pattern)
+    console = Console(stderr=True)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task(f"training {cfg.name} ({history['sku'].nunique():,} SKUs)", total=None)
+        outcome = train.run(
+            cfg,
+            history,
+            tracking_uri=settings.mlflow_tracking_uri,
+            progress=lambda n: bar.advance(task, n),
+            on_chunks=lambda n: bar.update(task, total=n),
+        )
+    table = Table(title=f"{cfg.name}: backtest of the champions per demand class")
+    for column in ("class", "skus", "champions", "mase", "wape", "pinball", "coverage_80"):
+        table.add_column(column, justify="left" if column in ("class", "champions") else "right")
+    for row in outcome.summary.itertuples(index=False):
+        table.add_row(row[0], f"{row[1]:,}", row[2], *(f"{v:.3f}" for v in row[3:]))
+    Console().print(table)
+    typer.echo(f"MLflow run {outcome.run_id} (experiment leanplan-{cfg.name}, tracking {settings.mlflow_tracking_uri})")
+    typer.echo(f"registered leanplan-demand version {outcome.model_version} as {outcome.decision.alias}: {outcome.decision.reason}")
+    fallbacks = outcome.result.fallbacks["sku"].nunique()
+    if fallbacks:
+        typer.echo(f"{fallbacks} SKU(s) fell back to a baseline for some model (see report/fallbacks.csv in the run)")
+    if score:
+        upgrade(engine)
+        info = {"run_id": outcome.run_id, "experiment": cfg.name, "alias": outcome.decision.alias}
+        rows = write_forecast_set(engine, outcome.model_version, outcome.result.forecast, publish_now=outcome.decision.alias == "champion", info=info)
+        state = "published" if outcome.decision.alias == "champion" else "stored (not published: not the champion)"
+        typer.echo(f"forecast set {outcome.model_version}: {rows:,} rows {state}")
+    typer.echo(f"timings: forecast {outcome.seconds['forecast']:.1f} s, MLflow logging {outcome.seconds['logging']:.1f} s")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Versions of leanplan-demand with aliases and headline metrics."""
+    from pipelines import registry
+
+    _tracking()
+    try:
+        versions = registry.list_versions()
+    except LookupError as err:
+        fail(str(err))
+    if versions.empty:
+        typer.echo("no versions yet; train one with `leanplan train -c experiments/<name>.yaml`")
+        return
+    typer.echo(versions.to_string(index=False))
+
+
+@models_app.command("promote")
+def models_promote(version: Annotated[str, typer.Argument(help="Version to make the champion.")]) -> None:
+    """Make VERSION the champion (and publish its forecasts when they are stored)."""
+    from pipelines import registry
+
+    _tracking()
+    try:
+        previous = registry.promote(version)
+    except LookupError as err:
+        fail(str(err))
+    _publish_if_stored(version)
+    typer.echo(f"leanplan-demand@champion: v{previous or '-'} → v{version}")
+
+
+@models_app.command("rollback")
+def models_rollback() -> None:
+    """Give the champion alias back to the previous champion (and publish its forecasts)."""
+    from pipelines import registry
+
+    _tracking()
+    try:
+        version = registry.rollback()
+    except LookupError as err:
+        fail(str(err))
+    _publish_if_stored(version)
+    typer.echo(f"leanplan-demand@champion is v{version} again")
+
+
+def _tracking() -> None:
+    import mlflow
+
+    from service.settings import get_settings
+
+    mlflow.set_tracking_uri(get_settings().mlflow_tracking_uri)
+
+
+def _publish_if_stored(version: str) -> None:
+    from service.db.engine import get_engine
+    from service.db.forecasts import publish
+    from service.db.migrate import upgrade
+
+    engine = get_engine()
+    upgrade(engine)
+    try:
+        publish(engine, version)
+        typer.echo(f"published forecast set {version}")
+    except LookupError:
+        typer.echo(f"no stored forecasts for v{version}; the current forecast set is unchanged")

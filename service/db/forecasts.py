@@ -1,0 +1,123 @@
+"""Forecast sets in the database: write a model version's forecasts, then publish by switching the current set.
+
+Readers only ever see `published` sets, so a set being written (or abandoned half way) is invisible. Public
+interface: `write_forecast_set(engine, version, frame, publish=...)`, `publish(engine, version)`,
+`current_version(engine)`, `read_forecasts(engine, version=None, skus=None)`, `load_demand(engine, ...)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, delete, insert, select, update
+
+from models.schema import quantile_columns
+from service.db.tables import Demand, Forecast, ForecastSet
+
+BATCH = 20_000
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def write_forecast_set(
+    engine: Engine,
+    model_version: str,
+    frame: pd.DataFrame,
+    model_name: str = "leanplan-demand",
+    publish_now: bool = False,
+    info: dict[str, Any] | None = None,
+) -> int:
+    """Store `frame` (the forecast frame of `models.schema`) as the set of `model_version`; returns rows written.
+
+    Rewriting a version replaces its rows. With `publish_now` the set becomes the current one afterwards.
+    """
+    q_cols, cq_cols = quantile_columns(frame), quantile_columns(frame, cumulative=True)
+    quantiles = frame[q_cols].to_dict("records")
+    cumulative = frame[cq_cols].to_dict("records") if cq_cols else [None] * len(frame)
+    rows = [
+        {
+            "model_version": model_version,
+            "sku": str(sku),
+            "date": pd.Timestamp(date).date(),
+            "horizon": int(h),
+            "mean": float(mean),
+            "quantiles": q,
+            "cum_quantiles": cq,
+        }
+        for sku, date, h, mean, q, cq in zip(
+            frame["sku"], frame["date"], frame["horizon"], frame["mean"], quantiles, cumulative, strict=True
+        )
+    ]
+    with engine.begin() as conn:
+        existing = conn.execute(select(ForecastSet.status).where(ForecastSet.model_version == model_version)).scalar()
+        if existing == "published":
+            raise ValueError(f"forecast set {model_version} is published; write a new model version instead")
+        conn.execute(delete(Forecast).where(Forecast.model_version == model_version))
+        conn.execute(delete(ForecastSet).where(ForecastSet.model_version == model_version))
+        conn.execute(insert(ForecastSet).values(model_version=model_version, model_name=model_name, status="writing", info=info))
+    with engine.begin() as conn:
+        for start in range(0, len(rows), BATCH):
+            conn.execute(insert(Forecast), rows[start : start + BATCH])
+        conn.execute(update(ForecastSet).where(ForecastSet.model_version == model_version).values(status="ready"))
+    if publish_now:
+        publish(engine, model_version)
+    return len(rows)
+
+
+def publish(engine: Engine, model_version: str) -> None:
+    """Make `model_version` the current forecast set (one transaction: readers switch atomically)."""
+    with engine.begin() as conn:
+        status = conn.execute(select(ForecastSet.status).where(ForecastSet.model_version == model_version)).scalar()
+        if status is None:
+            raise LookupError(f"no forecast set {model_version!r}; score a model first")
+        if status == "writing":
+            raise ValueError(f"forecast set {model_version} was not completely written; score it again")
+        conn.execute(update(ForecastSet).where(ForecastSet.status == "published").values(status="superseded"))
+        conn.execute(
+            update(ForecastSet)
+            .where(ForecastSet.model_version == model_version)
+            .values(status="published", published_at=_now())
+        )
+
+
+def current_version(engine: Engine) -> str | None:
+    """The published forecast set's model version, or None."""
+    with engine.connect() as conn:
+        return conn.execute(select(ForecastSet.model_version).where(ForecastSet.status == "published")).scalar()
+
+
+def read_forecasts(engine: Engine, model_version: str | None = None, skus: Sequence[str] | None = None) -> pd.DataFrame:
+    """The forecast frame of a set (default: the published one), quantiles as columns."""
+    version = model_version or current_version(engine)
+    if version is None:
+        return pd.DataFrame(columns=["sku", "date", "horizon", "mean", "model_version"])
+    query = select(Forecast).where(Forecast.model_version == version)
+    if skus is not None:
+        query = query.where(Forecast.sku.in_(list(skus)))
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(Forecast.sku, Forecast.date)).mappings().all()
+    frame = pd.DataFrame(
+        [{"sku": r["sku"], "date": r["date"], "horizon": r["horizon"], "mean": r["mean"], **r["quantiles"], **(r["cum_quantiles"] or {})} for r in rows]
+    )
+    if not frame.empty:
+        frame["date"] = pd.to_datetime(frame["date"])
+        frame["model_version"] = version
+    return frame
+
+
+def load_demand(engine: Engine, sku_pattern: str | None = None, end: str | None = None) -> pd.DataFrame:
+    """Demand [sku, date, qty] from the database, optionally SKUs matching a regular expression, up to `end`."""
+    query = select(Demand.sku, Demand.date, Demand.qty)
+    if end:
+        query = query.where(Demand.date <= pd.Timestamp(end).date())
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(query).all(), columns=["sku", "date", "qty"])
+    if sku_pattern:
+        frame = frame[frame["sku"].str.match(sku_pattern)]
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame.reset_index(drop=True)
