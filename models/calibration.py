@@ -39,16 +39,16 @@ def _snap(values: np.ndarray, integer: np.ndarray) -> np.ndarray:
 def _cumulative_errors(rows: pd.DataFrame) -> pd.DataFrame:
     ordered = rows.sort_values(["sku", "model", "window", "horizon"], kind="stable")
     keys = [ordered["sku"], ordered["model"], ordered["window"]]
-    ordered = ordered.assign(cy=ordered["y"].groupby(keys).cumsum(), cm=ordered["mean"].groupby(keys).cumsum())
+    ordered = ordered.assign(cy=ordered["y"].groupby(keys, observed=True, sort=False).cumsum(), cm=ordered["mean"].groupby(keys, observed=True, sort=False).cumsum())
     return ordered
 
 
 def _quantile_table(frame: pd.DataFrame, value: str, levels: Sequence[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Quantiles of `value` per (pattern, model, horizon) and per (pattern, model)."""
-    by_step = frame.groupby(["pattern", "model", "horizon"])[value]
+    by_step = frame.groupby(["pattern", "model", "horizon"], observed=True)[value]
     step = by_step.quantile(list(levels)).unstack()
     step = step[by_step.size().reindex(step.index) >= MIN_POOL]
-    pooled = frame.groupby(["pattern", "model"])[value].quantile(list(levels)).unstack()
+    pooled = frame.groupby(["pattern", "model"], observed=True)[value].quantile(list(levels)).unstack()
     return step, pooled
 
 
@@ -88,10 +88,10 @@ class Calibrator:
         # negative binomial: variance-to-mean ratio per (sku, model), shrunk toward the pattern's
         sq = (rows["y"] - rows["mean"]) ** 2
         grouped = pd.DataFrame({"sq": sq, "m": rows["mean"], "n": 1.0, "pattern": rows["pattern"]}).groupby(
-            [rows["sku"], rows["model"]]
+            [rows["sku"], rows["model"]], observed=True, sort=False
         )
         per = grouped.agg(sq=("sq", "sum"), m=("m", "sum"), n=("n", "sum"), pattern=("pattern", "first"))
-        pattern_totals = per.groupby(["pattern", per.index.get_level_values("model")])[["sq", "m"]].sum()
+        pattern_totals = per.groupby(["pattern", per.index.get_level_values("model")], observed=True)[["sq", "m"]].sum()
         self.pattern_ratio_ = (pattern_totals["sq"] / pattern_totals["m"].where(pattern_totals["m"] > 0)).fillna(1.0)
         prior = self.pattern_ratio_.reindex(
             pd.MultiIndex.from_arrays([per["pattern"], per.index.get_level_values("model")])
@@ -107,7 +107,7 @@ class Calibrator:
         factors = pd.DataFrame(
             {"pattern": cum["pattern"], "model": cum["model"], "horizon": cum["horizon"], "o": observed, "x": expected}
         )
-        sums = factors.groupby(["pattern", "model", "horizon"])[["o", "x"]].sum()
+        sums = factors.groupby(["pattern", "model", "horizon"], observed=True)[["o", "x"]].sum()
         self.cum_factor_ = (sums["o"] / sums["x"].where(sums["x"] > 0)).fillna(1.0).clip(lower=0.5, upper=20.0)
         return self
 

@@ -84,7 +84,7 @@ class Frequency:
     season: int
 
     @property
-    def offset(self) -> pd.DateOffset:
+    def offset(self) -> pd.offsets.BaseOffset:
         return pd.tseries.frequencies.to_offset(self.alias)
 
 
@@ -137,7 +137,7 @@ def holdout_split(demand: pd.DataFrame, horizon: int, freq: Frequency, min_histo
     reach = frame[frame.groupby("sku")["date"].transform("max") == end]
     dropped_not_at_end = int(frame["sku"].nunique() - reach["sku"].nunique())
     grid = pd.date_range(reach["date"].min(), end, freq=freq.alias)
-    pos = grid.get_indexer(reach["date"])
+    pos = grid.get_indexer(pd.DatetimeIndex(reach["date"]))
     if len(grid) == 0 or grid[-1] != end or (pos < 0).any():
         raise ValueError(f"demand dates do not fall on the {freq.name} periods ({freq.alias}) of the panel")
     # dense panel: every SKU from its first period to the common end, missing periods as 0 demand
@@ -285,10 +285,12 @@ def lightgbm_peer(task: Task) -> pd.DataFrame:
 
 def _prophet_chunk(series: list[tuple[str, np.ndarray, np.ndarray]], future: np.ndarray, seed: int) -> pd.DataFrame:
     """Fit Prophet to each (sku, dates, values) in a worker; a SKU whose fit fails gets its history mean (flagged)."""
+    from cmdstanpy.utils import get_logger
     from prophet import Prophet
 
-    for name in ("cmdstanpy", "prophet"):  # one INFO line per SKU otherwise
-        logging.getLogger(name).setLevel(logging.ERROR)
+    # one INFO line per SKU otherwise (cmdstanpy configures its logger on first use: do that first)
+    get_logger().setLevel(logging.ERROR)
+    logging.getLogger("prophet").setLevel(logging.ERROR)
 
     frames = []
     for sku, dates, values in series:
@@ -298,7 +300,8 @@ def _prophet_chunk(series: list[tuple[str, np.ndarray, np.ndarray]], future: np.
                 warnings.simplefilter("ignore")
                 model = Prophet(interval_width=INTERVAL_LEVEL / 100).fit(pd.DataFrame({"ds": dates, "y": values}))
                 fc = model.predict(pd.DataFrame({"ds": future}))
-            mean, lo, hi, failed = fc["yhat"], fc["yhat_lower"], fc["yhat_upper"], False
+            mean, lo, hi = fc["yhat"].to_numpy(), fc["yhat_lower"].to_numpy(), fc["yhat_upper"].to_numpy()
+            failed = False
         except Exception:  # a per-SKU failure must not sink the peer; it is counted in the report
             log.warning("Prophet failed on %s; using its history mean", sku, exc_info=True)
             mean = lo = hi = np.full(len(future), float(np.mean(values)))
@@ -345,7 +348,7 @@ def _on_grid(task: Task, per_sku: pd.DataFrame) -> pd.DataFrame:
 
 def leanplan_forecast(task: Task) -> pd.DataFrame:
     """leanplan's own forecast (`pipelines.forecast.forecast`), checked against the forecast-frame contract."""
-    from pipelines.forecast import forecast  # type: ignore[import-not-found,unused-ignore]
+    from pipelines.forecast import forecast
 
     frame = forecast(task.history, horizon=task.horizon, quantiles=DEFAULT_QUANTILES)
     check_forecast_frame(frame, DEFAULT_QUANTILES)
@@ -466,7 +469,7 @@ def run(
     forecasts: dict[str, pd.DataFrame] = {}
     for name in methods:
         sampled = name == "prophet" and sample is not None
-        task_history = history[history["sku"].isin(sample)] if sampled else history
+        task_history = history[history["sku"].isin(sample)] if sample is not None and sampled else history
         task = Task(task_history.reset_index(drop=True), horizon, freq, season, seed)
         log.info("running %s on %d series", name, task_history["sku"].nunique())
         started = time.perf_counter()

@@ -35,7 +35,7 @@ from pipelines.backtest import ChunkResult, run_chunk
 from pipelines.config import ExperimentConfig
 from pipelines.executors import executor_for, map_ordered
 from pipelines.metrics import Scales, scales
-from pipelines.select import best_calibration, champions, ensemble_members, score
+from pipelines.select import best_calibration, champions, ensemble_members, metrics_from_sums, window_sums
 
 log = logging.getLogger(__name__)
 
@@ -75,98 +75,107 @@ def _with_pattern(rows: pd.DataFrame, patterns: pd.Series) -> pd.DataFrame:
     return rows.assign(pattern=patterns.reindex(rows["sku"]).to_numpy())
 
 
-def _crossfit_quantiles(rows: pd.DataFrame, method: str, calibrator: Calibrator) -> np.ndarray:
-    """Quantiles of each backtest row from a calibrator fitted on the other windows (all windows if only one)."""
-    out = np.zeros((len(rows), len(calibrator.levels)))
-    windows = rows["window"].unique()
-    for window in windows:
-        mask = (rows["window"] == window).to_numpy()
-        train = rows[~mask] if len(windows) > 1 else rows
-        cal = Calibrator(calibrator.levels, calibrator.scale, calibrator.integer).fit(train)
-        out[mask] = cal.quantiles(rows[mask], method)
-    return out
+def _categorical(rows: pd.DataFrame) -> pd.DataFrame:
+    """sku, model and pattern as categoricals: every groupby over a million rows gets cheap."""
+    return rows.assign(**{c: rows[c].astype("category") for c in ("sku", "model", "pattern") if c in rows})
+
+
+@dataclass
+class _Scored:
+    """Backtest rows of one candidate group, their cross-fitted quantiles per method, and loss sums per window."""
+
+    rows: pd.DataFrame
+    quantiles: dict[str, np.ndarray]  # method → (n_rows, n_levels); "own" for empirical rows
+    sums: pd.DataFrame  # index (sku, model, window, calibration)
 
 
 def _empirical_quantiles(rows: pd.DataFrame, empirical: pd.DataFrame, levels: Sequence[float]) -> np.ndarray:
     table = empirical.set_index(["sku", "window"])[[quantile_col(p) for p in levels]]
-    keys = pd.MultiIndex.from_arrays([rows["sku"], rows["window"]])
+    keys = pd.MultiIndex.from_arrays([rows["sku"].astype(str), rows["window"]])
     return np.nan_to_num(table.reindex(keys).to_numpy())
 
 
-def _score_all(
-    rows: pd.DataFrame,
-    empirical: pd.DataFrame,
-    config: ExperimentConfig,
-    base: Calibrator,
-    scale: Scales,
-    crossfit: bool = True,
-) -> pd.DataFrame:
-    """Per (sku, model, calibration) backtest metrics; `empirical` rows scored with their own quantiles.
-
-    `crossfit=False` calibrates on the rows themselves (used only to rank ensemble members, on other windows).
-    """
+def _score_rows(rows: pd.DataFrame, empirical: pd.DataFrame, config: ExperimentConfig, base: Calibrator) -> _Scored:
+    """Cross-fitted quantiles (each window calibrated on the others) and loss sums for every calibration."""
     levels = base.levels
-    tables: list[pd.DataFrame] = []
+    rows = _categorical(rows.reset_index(drop=True))
     is_emp = (rows["model"] == "empirical").to_numpy()
-    if is_emp.any() and len(empirical):
-        emp_rows = rows[is_emp]
-        q = _empirical_quantiles(emp_rows, empirical, levels)
-        tables.append(score(emp_rows, q, levels, scale).assign(calibration="own"))
-    model_rows = rows[~is_emp]
-    if len(model_rows):
+    quantiles: dict[str, np.ndarray] = {}
+    parts: list[pd.DataFrame] = []
+    if is_emp.any():
+        q = np.zeros((len(rows), len(levels)))
+        q[is_emp] = _empirical_quantiles(rows[is_emp], empirical, levels)
+        quantiles["own"] = q
+        parts.append(window_sums(rows[is_emp], q[is_emp], levels).assign(calibration="own"))
+    models = rows[~is_emp]
+    if len(models):
+        windows = sorted(models["window"].unique())
+        calibrators = {
+            w: Calibrator(levels, base.scale, base.integer).fit(models[models["window"] != w] if len(windows) > 1 else models)
+            for w in windows
+        }
         for method in config.calibrations:
-            if crossfit:
-                q = _crossfit_quantiles(model_rows, method, base)
-            else:
-                q = Calibrator(levels, base.scale, base.integer).fit(model_rows).quantiles(model_rows, method)
-            tables.append(score(model_rows, q, levels, scale).assign(calibration=method))
-    return pd.concat(tables)
+            q = np.zeros((len(rows), len(levels)))
+            for w, calibrator in calibrators.items():
+                mask = ~is_emp & (rows["window"] == w).to_numpy()
+                q[mask] = calibrator.quantiles(rows[mask], method)
+            quantiles[method] = q
+            parts.append(window_sums(models, q[~is_emp], levels).assign(calibration=method))
+    sums = pd.concat(parts).set_index("calibration", append=True)
+    return _Scored(rows, quantiles, sums)
+
+
+def _table(scored: _Scored, scale: Scales, patterns: pd.Series, exclude_window: int | None = None) -> pd.DataFrame:
+    """Metrics per (sku, model, calibration) over all windows (or all but `exclude_window`), with the pattern."""
+    sums = scored.sums
+    if exclude_window is not None:
+        sums = sums[sums.index.get_level_values("window") != exclude_window]
+    total = sums.groupby(level=["sku", "model", "calibration"], observed=True, sort=False).sum()
+    table = metrics_from_sums(total, scale).reset_index()
+    table["sku"] = table["sku"].astype(str)
+    table["model"] = table["model"].astype(str)
+    table["pattern"] = patterns.reindex(table["sku"]).to_numpy()
+    return table
+
+
+def _keep_chosen(table: pd.DataFrame, chosen: pd.Series) -> pd.DataFrame:
+    """Rows of the calibration chosen for their (pattern, model), plus empirical's own; index (sku, model)."""
+    pick = chosen.reindex(pd.MultiIndex.from_arrays([table["pattern"], table["model"]])).to_numpy()
+    keep = (table["calibration"] == "own").to_numpy() | (table["calibration"].to_numpy() == pick)
+    return table[keep].set_index(["sku", "model"])
+
+
+def _members(table: pd.DataFrame, k: int, metric: str) -> pd.DataFrame:
+    """Per SKU the k best non-empirical models by `metric`, only SKUs with at least 2: [sku, model]."""
+    best = table[table.index.get_level_values("model") != "empirical"]
+    members = ensemble_members(best, k, metric)
+    counts = members.groupby("sku").size()
+    return members[members["sku"].isin(counts[counts >= 2].index)]
 
 
 def _ensemble(
-    rows: pd.DataFrame,
-    final: pd.DataFrame,
-    table: pd.DataFrame,
-    config: ExperimentConfig,
-    base: Calibrator,
-    scale: Scales,
+    scored: _Scored, final: pd.DataFrame, chosen: pd.Series, config: ExperimentConfig, scale: Scales, patterns: pd.Series
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Backtest and final rows of the per-SKU ensemble (the mean of its k best models' means).
+    """Backtest and final rows of the per-SKU ensemble (the mean of its k best models' means), and its members.
 
     Members for each backtest window are chosen on the other windows, so the ensemble's backtest is as honest as
     every other candidate's; the final ensemble uses members chosen on all windows.
     """
     k, metric = config.selection.ensemble_k, config.selection.metric
-    candidates = rows[rows["model"] != "empirical"]
-    windows = candidates["window"].unique()
+    rows = scored.rows
+    windows = sorted(rows["window"].unique())
     parts = []
     for window in windows:
-        others = candidates[candidates["window"] != window] if len(windows) > 1 else candidates
-        per_window = _score_all(others, pd.DataFrame(), config, base, scale, crossfit=False)
-        members = _members(per_window, k, metric)
-        here = candidates[candidates["window"] == window].merge(members, on=["sku", "model"], how="inner")
-        parts.append(
-            here.groupby(["sku", "window", "horizon", "date"], as_index=False).agg(
-                mean=("mean", "mean"), y=("y", "first")
-            )
-        )
-    members = _members(table[table.index.get_level_values("model") != "empirical"], k, metric)
-    chosen = final.merge(members, on=["sku", "model"], how="inner")
-    final_rows = chosen.groupby(["sku", "date", "horizon"], as_index=False).agg(mean=("mean", "mean"))
-    backtest = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame(columns=["sku", "window", "horizon", "date", "mean", "y"])
-    )
+        others = _table(scored, scale, patterns, exclude_window=window if len(windows) > 1 else None)
+        members = _members(_keep_chosen(others, chosen), k, metric)
+        here = rows[rows["window"] == window].assign(sku=lambda f: f["sku"].astype(str), model=lambda f: f["model"].astype(str))
+        joined = here.merge(members, on=["sku", "model"], how="inner")
+        parts.append(joined.groupby(["sku", "window", "horizon", "date"], as_index=False).agg(mean=("mean", "mean"), y=("y", "first")))
+    members = _members(_keep_chosen(_table(scored, scale, patterns), chosen), k, metric)
+    final_rows = final.merge(members, on=["sku", "model"], how="inner")
+    final_rows = final_rows.groupby(["sku", "date", "horizon"], as_index=False).agg(mean=("mean", "mean"))
+    backtest = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["sku", "window", "horizon", "date", "mean", "y"])
     return backtest.assign(model="ensemble"), final_rows.assign(model="ensemble"), members
-
-
-def _members(table: pd.DataFrame, k: int, metric: str) -> pd.DataFrame:
-    """Per SKU the k best models by `metric` (the best calibration of each), only SKUs with at least 2."""
-    best = table.reset_index().groupby(["sku", "model"], as_index=False)[metric].min().set_index(["sku", "model"])
-    members = ensemble_members(best, k, metric)
-    counts = members.groupby("sku").size()
-    return members[members["sku"].isin(counts[counts >= 2].index)]
 
 
 def run_forecast(
@@ -184,6 +193,7 @@ def run_forecast(
     scale = scales(panel.frame)
     integer = _integer_skus(panel)
     levels = tuple(config.quantiles)
+    metric = config.selection.metric
 
     chunks = _chunks(list(patterns.index), config.execution.chunk_size)
     if on_chunks:
@@ -204,29 +214,23 @@ def run_forecast(
     fallbacks = pd.DataFrame([f for r in results for f in r.fallbacks], columns=["sku", "model", "reason"])
     base = Calibrator(levels, scale.mae, integer)
 
-    table = _score_all(rows, empirical, config, base, scale)
-    table["pattern"] = patterns.reindex(table.index.get_level_values("sku")).to_numpy()
-    chosen = best_calibration(table[table["calibration"] != "own"], config.selection.metric)
-    table = _keep_chosen(table, chosen)
+    groups = [_score_rows(rows, empirical, config, base)]
+    table = _table(groups[0], scale, patterns)
+    chosen = best_calibration(table[table["calibration"] != "own"], metric)
     members = pd.DataFrame(columns=["sku", "model"])
-
     if config.selection.ensemble_k >= 2:
-        ens_rows, ens_final, members = _ensemble(rows, final, table, config, base, scale)
+        ens_rows, ens_final, members = _ensemble(groups[0], final, chosen, config, scale, patterns)
         if len(ens_rows):
-            ens_rows, ens_final = _with_pattern(ens_rows, patterns), _with_pattern(ens_final, patterns)
-            ens_table = _score_all(ens_rows, empirical, config, base, scale)
-            ens_table["pattern"] = patterns.reindex(ens_table.index.get_level_values("sku")).to_numpy()
-            ens_chosen = best_calibration(ens_table, config.selection.metric)
-            table = pd.concat([table, _keep_chosen(ens_table, ens_chosen)])
-            chosen = pd.concat([chosen, ens_chosen])
-            rows = pd.concat([rows, ens_rows], ignore_index=True)
-            final = pd.concat([final, ens_final], ignore_index=True)
+            groups.append(_score_rows(_with_pattern(ens_rows, patterns), empirical, config, base))
+            ens_table = _table(groups[1], scale, patterns)
+            chosen = pd.concat([chosen, best_calibration(ens_table, metric)])
+            table = pd.concat([table, ens_table], ignore_index=True)
+            final = pd.concat([final, _with_pattern(ens_final, patterns)], ignore_index=True)
+    table = _keep_chosen(table, chosen)
     timings["calibrate_and_select"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    champs = champions(
-        table[["pinball", "rmsse", "mase", "wape"]], patterns, config.selection.metric, config.selection.per_sku_margin
-    )
+    champs = champions(table[["pinball", "rmsse", "mase", "wape"]], patterns, metric, config.selection.per_sku_margin)
     champs = _fill_missing_champions(champs, final, config)
     champs["members"] = members.groupby("sku")["model"].agg(list).reindex(champs.index) if len(members) else None
     champs.loc[champs["champion"] != "ensemble", "members"] = None
@@ -235,11 +239,11 @@ def run_forecast(
         "own" if m == "empirical" else calibration_of.get((p, m), config.calibrations[0])
         for p, m in zip(champs["pattern"], champs["champion"], strict=True)
     ]
-    calibrator = Calibrator(levels, scale.mae, integer).fit(rows)
+    all_rows = pd.concat([g.rows.assign(sku=g.rows["sku"].astype(str), model=g.rows["model"].astype(str), pattern=g.rows["pattern"].astype(str)) for g in groups], ignore_index=True)
+    calibrator = Calibrator(levels, scale.mae, integer).fit(_categorical(all_rows))
     forecast = _final_forecast(final, champs, calibrator, empirical, levels)
-    backtest = _champion_backtest(rows, champs, empirical, config, base)
-    metrics_of = table.reset_index().set_index(["sku", "model"])
-    champ_metrics = metrics_of.reindex(pd.MultiIndex.from_arrays([champs.index, champs["champion"]]))
+    backtest = _champion_backtest(groups, champs, levels)
+    champ_metrics = table.reindex(pd.MultiIndex.from_arrays([champs.index, champs["champion"]]))
     for column in ("rmsse", "mase", "wape", "bias", "pinball", "pinball_q0.1", "pinball_q0.5", "pinball_q0.9"):
         champs[column] = champ_metrics[column].to_numpy()
     timings["final"] = time.perf_counter() - t
@@ -256,13 +260,6 @@ def run_forecast(
         patterns=patterns,
         timings=timings,
     )
-
-
-def _keep_chosen(table: pd.DataFrame, chosen: pd.Series) -> pd.DataFrame:
-    frame = table.reset_index()
-    pick = chosen.reindex(pd.MultiIndex.from_arrays([frame["pattern"], frame["model"]])).to_numpy()
-    keep = (frame["calibration"] == "own").to_numpy() | (frame["calibration"].to_numpy() == pick)
-    return frame[keep].set_index(["sku", "model"])
 
 
 def _fill_missing_champions(champs: pd.DataFrame, final: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
@@ -313,37 +310,26 @@ def _final_forecast(
     return out
 
 
-def _champion_backtest(
-    rows: pd.DataFrame, champs: pd.DataFrame, empirical: pd.DataFrame, config: ExperimentConfig, base: Calibrator
-) -> pd.DataFrame:
+def _champion_backtest(groups: list[_Scored], champs: pd.DataFrame, levels: Sequence[float]) -> pd.DataFrame:
     """The champions' backtest rows with their cross-fitted quantiles (what the metrics were computed from)."""
-    pick = set(zip(champs.index, champs["champion"], strict=True))
-    keys = list(zip(rows["sku"], rows["model"], strict=True))
-    mine = rows[[k in pick for k in keys]].reset_index(drop=True)
-    method = champs["calibration"].reindex(mine["sku"]).to_numpy()
-    q = np.zeros((len(mine), len(base.levels)))
-    for name in pd.unique(method):
-        mask = method == name
-        if name == "own":
-            q[mask] = _empirical_quantiles(mine[mask], empirical, base.levels)
-        else:
-            q[mask] = _crossfit_for(mine[mask], rows, name, base)
-    out = mine[["sku", "window", "horizon", "date", "y", "mean", "model"]].copy()
-    for j, p in enumerate(base.levels):
-        out[quantile_col(p)] = q[:, j]
-    return out
-
-
-def _crossfit_for(target: pd.DataFrame, rows: pd.DataFrame, method: str, base: Calibrator) -> np.ndarray:
-    """Cross-fitted quantiles of `target` rows, calibrators fitted on all backtest `rows` of other windows."""
-    out = np.zeros((len(target), len(base.levels)))
-    windows = rows["window"].unique()
-    for window in target["window"].unique():
-        mask = (target["window"] == window).to_numpy()
-        train = rows[rows["window"] != window] if len(windows) > 1 else rows
-        cal = Calibrator(base.levels, base.scale, base.integer).fit(train)
-        out[mask] = cal.quantiles(target[mask], method)
-    return out
+    parts = []
+    for group in groups:
+        rows = group.rows
+        sku, model = rows["sku"].astype(str).to_numpy(), rows["model"].astype(str).to_numpy()
+        champion = champs["champion"].reindex(sku).to_numpy()
+        method = champs["calibration"].reindex(sku).to_numpy()
+        mask = model == champion
+        q = np.zeros((int(mask.sum()), len(levels)))
+        for name in pd.unique(method[mask]):
+            inner = method[mask] == name
+            q[inner] = group.quantiles[name][mask][inner]
+        out = pd.DataFrame({"sku": sku[mask], "model": model[mask]})
+        for column in ("window", "horizon", "date", "y", "mean"):
+            out[column] = rows[column].to_numpy()[mask]
+        for j, p in enumerate(levels):
+            out[quantile_col(p)] = q[:, j]
+        parts.append(out)
+    return pd.concat(parts, ignore_index=True)
 
 
 def forecast(

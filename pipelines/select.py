@@ -18,37 +18,61 @@ import pandas as pd
 from pipelines.metrics import PINBALL_LEVELS, Scales, pinball_loss
 
 
-def score(rows: pd.DataFrame, quantiles: np.ndarray, levels: Sequence[float], scale: Scales) -> pd.DataFrame:
-    """Metrics per (sku, model) from backtest rows [sku, model, mean, y] and their quantiles (n_rows, n_levels)."""
+SUMS = ("sq", "abs", "signed", "vol", "pl0.1", "pl0.5", "pl0.9", "below_lo", "le_lo", "below_hi", "le_hi", "n")
+
+
+def window_sums(rows: pd.DataFrame, quantiles: np.ndarray, levels: Sequence[float]) -> pd.DataFrame:
+    """Loss sums per (sku, model, window) from backtest rows [sku, model, window, mean, y] and their quantiles.
+
+    Sums add up over windows, so metrics over any set of windows come from `metrics_from_sums` without rescoring.
+    """
     y = rows["y"].to_numpy(dtype=float)
     err = y - rows["mean"].to_numpy(dtype=float)
-    parts = {"sq": err**2, "abs": np.abs(err), "signed": -err, "vol": np.abs(y)}
     index = {p: i for i, p in enumerate(levels)}
-    for p in PINBALL_LEVELS:
-        parts[f"pl{p:g}"] = pinball_loss(y, quantiles[:, index[p]], p)
     lo, hi = quantiles[:, index[0.1]], quantiles[:, index[0.9]]
-    parts["below_lo"], parts["le_lo"] = (y < lo).astype(float), (y <= lo).astype(float)
-    parts["below_hi"], parts["le_hi"] = (y < hi).astype(float), (y <= hi).astype(float)
+    parts = {
+        "sq": err**2,
+        "abs": np.abs(err),
+        "signed": -err,
+        "vol": np.abs(y),
+        **{f"pl{p:g}": pinball_loss(y, quantiles[:, index[p]], p) for p in PINBALL_LEVELS},
+        "below_lo": (y < lo).astype(float),
+        "le_lo": (y <= lo).astype(float),
+        "below_hi": (y < hi).astype(float),
+        "le_hi": (y <= hi).astype(float),
+        "n": np.ones(len(y)),
+    }
     frame = pd.DataFrame(parts)
-    keys = [rows["sku"].to_numpy(), rows["model"].to_numpy()]
-    grouped = frame.groupby(keys)
-    means, sums = grouped.mean(), grouped.sum()
-    skus = means.index.get_level_values(0)
+    frame.index = rows.index
+    sums = frame.groupby([rows["sku"], rows["model"], rows["window"]], sort=False, observed=True).sum()
+    sums.index.names = ["sku", "model", "window"]
+    return sums
+
+
+def metrics_from_sums(sums: pd.DataFrame, scale: Scales) -> pd.DataFrame:
+    """Metrics per (sku, model) from loss sums (already summed over the windows wanted)."""
+    n = sums["n"].to_numpy()
+    skus = sums.index.get_level_values("sku")
     mae, mse = scale.mae.reindex(skus).to_numpy(), scale.mse.reindex(skus).to_numpy()
-    out = pd.DataFrame(index=means.index)
-    out.index.names = ["sku", "model"]
-    out["rmsse"] = np.sqrt(means["sq"].to_numpy() / mse)
-    out["mase"] = means["abs"].to_numpy() / mae
-    volume = sums["vol"].where(sums["vol"] > 0)
-    out["wape"] = (sums["abs"] / volume).to_numpy()
-    out["bias"] = (sums["signed"] / volume).to_numpy()
+    out = pd.DataFrame(index=sums.index)
+    out["rmsse"] = np.sqrt(sums["sq"].to_numpy() / n / mse)
+    out["mase"] = sums["abs"].to_numpy() / n / mae
+    volume = sums["vol"].where(sums["vol"] > 0).to_numpy()
+    out["wape"] = sums["abs"].to_numpy() / volume
+    out["bias"] = sums["signed"].to_numpy() / volume
     for p in PINBALL_LEVELS:
-        out[f"pinball_q{p:g}"] = means[f"pl{p:g}"].to_numpy() / mae
+        out[f"pinball_q{p:g}"] = sums[f"pl{p:g}"].to_numpy() / n / mae
     out["pinball"] = out[[f"pinball_q{p:g}" for p in PINBALL_LEVELS]].mean(axis=1)
     for column in ("below_lo", "le_lo", "below_hi", "le_hi"):
-        out[column] = means[column].to_numpy()
-    out["n"] = grouped.size().to_numpy()
+        out[column] = sums[column].to_numpy() / n
+    out["n"] = n
     return out
+
+
+def score(rows: pd.DataFrame, quantiles: np.ndarray, levels: Sequence[float], scale: Scales) -> pd.DataFrame:
+    """Metrics per (sku, model) over all windows of `rows`."""
+    sums = window_sums(rows, quantiles, levels).groupby(level=["sku", "model"], sort=False, observed=True).sum()
+    return metrics_from_sums(sums, scale)
 
 
 def best_calibration(table: pd.DataFrame, metric: str) -> pd.Series:
