@@ -123,6 +123,11 @@ class _Bundle:
         return self.refit(frame) if has_history else self.stored(frame)
 
 
+def load_bundle(directory: Path) -> _Bundle:
+    """A bundle directory, ready to `predict`, `stored` or `refit`."""
+    return _Bundle(directory)
+
+
 def forecast_from_bundle(directory: Path, frame: pd.DataFrame) -> pd.DataFrame:
     """Use a bundle directory without MLflow."""
     return _Bundle(directory).predict(frame)

@@ -39,7 +39,10 @@ def _snap(values: np.ndarray, integer: np.ndarray) -> np.ndarray:
 def _cumulative_errors(rows: pd.DataFrame) -> pd.DataFrame:
     ordered = rows.sort_values(["sku", "model", "window", "horizon"], kind="stable")
     keys = [ordered["sku"], ordered["model"], ordered["window"]]
-    ordered = ordered.assign(cy=ordered["y"].groupby(keys, observed=True, sort=False).cumsum(), cm=ordered["mean"].groupby(keys, observed=True, sort=False).cumsum())
+    ordered = ordered.assign(
+        cy=ordered["y"].groupby(keys, observed=True, sort=False).cumsum(),
+        cm=ordered["mean"].groupby(keys, observed=True, sort=False).cumsum(),
+    )
     return ordered
 
 

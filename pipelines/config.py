@@ -88,7 +88,7 @@ class ExecutionConfig(_Strict):
     scheduler: str | None = Field(default=None, description="Dask scheduler address, e.g. tcp://host:8786")
     workers: int = Field(default=2, ge=1, description="local processes")
     chunk_size: int = Field(
-        default=1000, ge=10, description="SKUs per unit of work (fixed, so results never depend on the executor)"
+        default=1000, ge=1, description="SKUs per unit of work (fixed, so results never depend on the executor)"
     )
 
 

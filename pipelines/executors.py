@@ -39,7 +39,7 @@ def executor_for(kind: str = "local", workers: int = 2, scheduler: str | None = 
         if not scheduler:
             raise ValueError("the dask executor needs a scheduler address, e.g. tcp://host:8786")
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout="10s")
         except OSError as err:
             raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
         log.info("running on Dask cluster %s (%d workers)", scheduler, len(client.scheduler_info()["workers"]))

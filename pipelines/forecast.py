@@ -111,7 +111,9 @@ def _score_rows(rows: pd.DataFrame, empirical: pd.DataFrame, config: ExperimentC
     if len(models):
         windows = sorted(models["window"].unique())
         calibrators = {
-            w: Calibrator(levels, base.scale, base.integer).fit(models[models["window"] != w] if len(windows) > 1 else models)
+            w: Calibrator(levels, base.scale, base.integer).fit(
+                models[models["window"] != w] if len(windows) > 1 else models
+            )
             for w in windows
         }
         for method in config.calibrations:
@@ -154,7 +156,12 @@ def _members(table: pd.DataFrame, k: int, metric: str) -> pd.DataFrame:
 
 
 def _ensemble(
-    scored: _Scored, final: pd.DataFrame, chosen: pd.Series, config: ExperimentConfig, scale: Scales, patterns: pd.Series
+    scored: _Scored,
+    final: pd.DataFrame,
+    chosen: pd.Series,
+    config: ExperimentConfig,
+    scale: Scales,
+    patterns: pd.Series,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Backtest and final rows of the per-SKU ensemble (the mean of its k best models' means), and its members.
 
@@ -168,13 +175,23 @@ def _ensemble(
     for window in windows:
         others = _table(scored, scale, patterns, exclude_window=window if len(windows) > 1 else None)
         members = _members(_keep_chosen(others, chosen), k, metric)
-        here = rows[rows["window"] == window].assign(sku=lambda f: f["sku"].astype(str), model=lambda f: f["model"].astype(str))
+        here = rows[rows["window"] == window].assign(
+            sku=lambda f: f["sku"].astype(str), model=lambda f: f["model"].astype(str)
+        )
         joined = here.merge(members, on=["sku", "model"], how="inner")
-        parts.append(joined.groupby(["sku", "window", "horizon", "date"], as_index=False).agg(mean=("mean", "mean"), y=("y", "first")))
+        parts.append(
+            joined.groupby(["sku", "window", "horizon", "date"], as_index=False).agg(
+                mean=("mean", "mean"), y=("y", "first")
+            )
+        )
     members = _members(_keep_chosen(_table(scored, scale, patterns), chosen), k, metric)
     final_rows = final.merge(members, on=["sku", "model"], how="inner")
     final_rows = final_rows.groupby(["sku", "date", "horizon"], as_index=False).agg(mean=("mean", "mean"))
-    backtest = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["sku", "window", "horizon", "date", "mean", "y"])
+    backtest = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["sku", "window", "horizon", "date", "mean", "y"])
+    )
     return backtest.assign(model="ensemble"), final_rows.assign(model="ensemble"), members
 
 
@@ -239,7 +256,15 @@ def run_forecast(
         "own" if m == "empirical" else calibration_of.get((p, m), config.calibrations[0])
         for p, m in zip(champs["pattern"], champs["champion"], strict=True)
     ]
-    all_rows = pd.concat([g.rows.assign(sku=g.rows["sku"].astype(str), model=g.rows["model"].astype(str), pattern=g.rows["pattern"].astype(str)) for g in groups], ignore_index=True)
+    all_rows = pd.concat(
+        [
+            g.rows.assign(
+                sku=g.rows["sku"].astype(str), model=g.rows["model"].astype(str), pattern=g.rows["pattern"].astype(str)
+            )
+            for g in groups
+        ],
+        ignore_index=True,
+    )
     calibrator = Calibrator(levels, scale.mae, integer).fit(_categorical(all_rows))
     forecast = _final_forecast(final, champs, calibrator, empirical, levels)
     backtest = _champion_backtest(groups, champs, levels)

@@ -1,8 +1,8 @@
 """The model registry: `leanplan-demand` versions, the `champion` / `challenger` aliases, promotion and rollback.
 
 A new version becomes `champion` only when it beats the current champion on the same backtest data: the current
-champion's per-SKU choices are scored on the new run's backtest (every candidate was backtested there), over the
-SKUs both know. Otherwise it becomes `challenger`. Each move of `champion` is remembered (registered-model tag
+champion's bundle is refitted at the new run's backtest origins and scored on the same rows, over the SKUs both
+know. Otherwise it becomes `challenger`. Each move of `champion` is remembered (registered-model tag
 `champion_history`), so `rollback` restores the previous one.
 
 Public interface: `MODEL_NAME`, `gate(...)`, `list_versions()`, `promote(version)`, `rollback()`.
@@ -17,6 +17,12 @@ from pathlib import Path
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+
+from models.bundle import load_bundle
+from models.schema import quantile_col
+from pipelines.forecast import ForecastResult
+from pipelines.metrics import scales
+from pipelines.select import score
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +51,38 @@ def _champion_version(client: MlflowClient, name: str = MODEL_NAME) -> str | Non
         return None
 
 
-def _champion_table(client: MlflowClient, version: str, name: str = MODEL_NAME) -> pd.DataFrame:
+def _bundle_dir(version: str, name: str = MODEL_NAME) -> Path:
     import mlflow
 
     path = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}"))
-    candidates = list(path.rglob("champions.parquet"))
-    if not candidates:
-        raise FileNotFoundError(f"version {version} of {name} has no champion table")
-    return pd.read_parquet(candidates[0]).set_index("sku")
+    found = [p.parent for p in path.rglob("champions.parquet")]
+    if not found:
+        raise FileNotFoundError(f"version {version} of {name} holds no champion bundle")
+    return found[0]
+
+
+def backtest_score(bundle_dir: Path, result: ForecastResult, metric: str) -> pd.Series:
+    """Per-SKU `metric` of a bundle on `result`'s backtest windows: its champions refitted at each origin."""
+    bundle = load_bundle(bundle_dir)
+    rows = result.backtest
+    known = rows[rows["sku"].isin(bundle.champions.index)]
+    parts = []
+    for window, group in known.groupby("window"):
+        first = pd.Timestamp(group["date"].min())
+        origin = pd.date_range(end=first, periods=2, freq=result.freq)[0]
+        history = result.panel.until(origin).subset(list(group["sku"].unique())).frame
+        old = bundle.refit(history)
+        joined = group[["sku", "date", "y", "window"]].merge(
+            old.drop(columns=["model"]), on=["sku", "date"], how="inner"
+        )
+        parts.append(joined.assign(model="champion"))
+    if not parts:
+        return pd.Series(dtype=float)
+    joined = pd.concat(parts, ignore_index=True)
+    levels = [p for p in bundle.levels]
+    q = joined[[quantile_col(p) for p in levels]].to_numpy(dtype=float)
+    table = score(joined, q, levels, scales(result.panel.frame))
+    return table[metric].droplevel("model")
 
 
 def _history(client: MlflowClient, name: str) -> list[str]:
@@ -75,34 +105,31 @@ def _set_champion(client: MlflowClient, version: str, name: str = MODEL_NAME) ->
 
 def gate(
     version: str,
-    champions: pd.DataFrame,
-    candidate_metrics: pd.DataFrame,
+    bundle_dir: Path,
+    result: ForecastResult,
     metric: str,
     min_overlap: float = 0.5,
     name: str = MODEL_NAME,
 ) -> GateDecision:
     """Give `version` the champion alias if it beats the current champion on this run's backtest, else challenger.
 
-    `champions`: this run's champion table (index sku, columns champion and `metric`); `candidate_metrics`: per
-    (sku, model) backtest metrics of every candidate of this run.
+    Both bundles — the new one in `bundle_dir` and the current champion's — are refitted at this run's backtest
+    origins and scored on the same rows the same way (`backtest_score`), over the SKUs both know.
     """
     client = MlflowClient()
     current = _champion_version(client, name)
     if current is None:
         _set_champion(client, version, name)
         return GateDecision(version, CHAMPION, "first version: no champion to beat")
-    old = _champion_table(client, current, name)
-    scores = candidate_metrics.reset_index().set_index(["sku", "model"])[metric]
-    common = champions.index.intersection(old.index)
-    keys = pd.MultiIndex.from_arrays([common, old.loc[common, "champion"].to_numpy()])
-    old_scores = scores.reindex(keys).to_numpy()
-    new_scores = champions.loc[common, metric].to_numpy()
-    usable = ~(pd.isna(old_scores) | pd.isna(new_scores))
-    if usable.sum() < min_overlap * len(champions):
+    old = backtest_score(_bundle_dir(current, name), result, metric)
+    new = backtest_score(bundle_dir, result, metric)
+    common = new.index.intersection(old.index)
+    pair = pd.DataFrame({"new": new.reindex(common), "old": old.reindex(common)}).dropna()
+    if len(pair) < min_overlap * len(new):
         client.set_registered_model_alias(name, CHALLENGER, version)
-        reason = f"not comparable with champion v{current}: only {int(usable.sum())} of {len(champions)} SKUs in common"
+        reason = f"not comparable with champion v{current}: only {len(pair)} of {len(new)} SKUs in common"
         return GateDecision(version, CHALLENGER, reason, champion_version=current)
-    new_score, old_score = float(new_scores[usable].mean()), float(old_scores[usable].mean())
+    new_score, old_score = float(pair["new"].mean()), float(pair["old"].mean())
     if new_score < old_score:
         _set_champion(client, version, name)
         reason = f"beats champion v{current} on the same backtest: {metric} {new_score:.4f} < {old_score:.4f}"
@@ -119,12 +146,15 @@ def list_versions(name: str = MODEL_NAME) -> pd.DataFrame:
         versions = client.search_model_versions(f"name='{name}'")
     except MlflowException as err:
         raise LookupError(f"no registered model {name!r} yet; train one with `leanplan train`") from err
+    aliases: dict[str, list[str]] = {}
+    for alias, version in client.get_registered_model(name).aliases.items():
+        aliases.setdefault(str(version), []).append(alias)
     rows = []
     for v in versions:
         rows.append(
             {
                 "version": int(v.version),
-                "aliases": ",".join(v.aliases),
+                "aliases": ",".join(sorted(aliases.get(str(v.version), []))),
                 "run_id": v.run_id,
                 "created": pd.Timestamp(v.creation_timestamp, unit="ms"),
                 **{k: v.tags[k] for k in sorted(v.tags) if k.startswith(("metric.", "experiment", "data_"))},

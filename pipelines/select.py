@@ -17,7 +17,6 @@ import pandas as pd
 
 from pipelines.metrics import PINBALL_LEVELS, Scales, pinball_loss
 
-
 SUMS = ("sq", "abs", "signed", "vol", "pl0.1", "pl0.5", "pl0.9", "below_lo", "le_lo", "below_hi", "le_hi", "n")
 
 

@@ -166,7 +166,12 @@ def write_artifacts(result: ForecastResult, directory: Path, value: pd.Series | 
     volume = value if value is not None else result.panel.frame.groupby("sku")["qty"].sum()
     top = volume.reindex(result.champions.index).fillna(0).sort_values(ascending=False).head(20).index.tolist()
     worst = result.champions["pinball"].dropna().sort_values(ascending=False).head(20).index.tolist()
-    _fan_plots(result, top, "20 highest-value SKUs: history, forecast mean, 80 % and 90 % bands", directory / "top_value_skus.png")
+    _fan_plots(
+        result,
+        top,
+        "20 highest-value SKUs: history, forecast mean, 80 % and 90 % bands",
+        directory / "top_value_skus.png",
+    )
     _fan_plots(result, worst, "20 SKUs with the worst backtest pinball loss", directory / "worst_skus.png")
     paths += [directory / "top_value_skus.png", directory / "worst_skus.png"]
     return paths

@@ -23,7 +23,14 @@ from models.candidates import CandidateSettings
 from pipelines import registry
 from pipelines.config import ExperimentConfig
 from pipelines.forecast import ForecastResult, run_forecast
-from pipelines.tracking import family_metrics, fingerprint, flat_params, portfolio_metrics, summary_by_class, write_artifacts
+from pipelines.tracking import (
+    family_metrics,
+    fingerprint,
+    flat_params,
+    portfolio_metrics,
+    summary_by_class,
+    write_artifacts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +152,9 @@ def run(
                 config.horizon,
                 panel.freq,
             )
-            example = pd.DataFrame({"sku": list(result.champions.index[:2]), "horizon": [config.horizon] * min(2, len(result.champions))})
+            example = pd.DataFrame(
+                {"sku": list(result.champions.index[:2]), "horizon": [config.horizon] * min(2, len(result.champions))}
+            )
             from models.bundle import forecast_from_bundle
 
             output = forecast_from_bundle(bundle, example)
@@ -160,10 +169,19 @@ def run(
             )
             version = str(info.registered_model_version)
             client = mlflow.MlflowClient()
-            headline = {f"metric.{k}": f"{metrics[f'all.{k}']:.5f}" for k in ("pinball", "rmsse", "mase", "wape") if f"all.{k}" in metrics}
-            for key, value in {**headline, "experiment": config.name, "data_fingerprint": digest, "run_id": parent.info.run_id}.items():
+            headline = {
+                f"metric.{k}": f"{metrics[f'all.{k}']:.5f}"
+                for k in ("pinball", "rmsse", "mase", "wape")
+                if f"all.{k}" in metrics
+            }
+            for key, value in {
+                **headline,
+                "experiment": config.name,
+                "data_fingerprint": digest,
+                "run_id": parent.info.run_id,
+            }.items():
                 client.set_model_version_tag(registry.MODEL_NAME, version, key, value)
-            decision = registry.gate(version, result.champions, result.candidate_metrics, config.selection.metric)
+            decision = registry.gate(version, bundle, result, config.selection.metric)
             mlflow.set_tags({"model_version": version, "alias": decision.alias, "gate": decision.reason})
             seconds["logging"] = time.perf_counter() - logging_started
             mlflow.log_metrics({"seconds.logging": seconds["logging"], "seconds.run": time.perf_counter() - started})

@@ -11,7 +11,9 @@ import typer
 
 from service.cli.apps import app, fail
 
-models_app = typer.Typer(help="The demand model registry (MLflow): versions, champion, challenger.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="The demand model registry (MLflow): versions, champion, challenger.", no_args_is_help=True
+)
 app.add_typer(models_app, name="models")
 
 QUANTILES_OUT = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
@@ -53,10 +55,14 @@ def _config(path: Path | None) -> object:
 
 @app.command("forecast")
 def forecast_command(
-    demand: Annotated[Path, typer.Option(help="Demand file: long sku,date,qty (or any format `leanplan import` reads).")],
+    demand: Annotated[
+        Path, typer.Option(help="Demand file: long sku,date,qty (or any format `leanplan import` reads).")
+    ],
     horizon: Annotated[int, typer.Option(min=1, help="Periods to forecast.")],
     out: Annotated[Path, typer.Option(help="Output CSV: sku,date,mean,q0.05 … q0.95.")],
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="Experiment YAML (candidates, backtest …).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Experiment YAML (candidates, backtest …).")
+    ] = None,
     cumulative: Annotated[bool, typer.Option(help="Also write cumulative-demand quantiles cq….")] = False,
     workers: Annotated[int | None, typer.Option(help="Local worker processes.")] = None,
 ) -> None:
@@ -105,7 +111,9 @@ def train_command(
     updates = {k: v for k, v in {"executor": executor, "scheduler": scheduler, "workers": workers}.items() if v}
     if updates:
         try:
-            cfg = ExperimentConfig.model_validate({**cfg.model_dump(), "execution": {**cfg.execution.model_dump(), **updates}})
+            cfg = ExperimentConfig.model_validate(
+                {**cfg.model_dump(), "execution": {**cfg.execution.model_dump(), **updates}}
+            )
         except ValueError as err:
             fail(f"invalid execution settings: {err}")
     engine = get_engine()
@@ -116,11 +124,17 @@ def train_command(
         upgrade(engine)
         history = load_demand(engine, cfg.data.sku_pattern, cfg.data.end)
         if history.empty:
-            fail("the database holds no demand" + (f" for SKUs matching {cfg.data.sku_pattern!r}" if cfg.data.sku_pattern else "") + "; load some with `leanplan import`")
+            fail(
+                "the database holds no demand"
+                + (f" for SKUs matching {cfg.data.sku_pattern!r}" if cfg.data.sku_pattern else "")
+                + "; load some with `leanplan import`"
+            )
     if cfg.data.sku_pattern:
         re.compile(cfg.data.sku_pattern)
     console = Console(stderr=True)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
         task = bar.add_task(f"training {cfg.name} ({history['sku'].nunique():,} SKUs)", total=None)
         outcome = train.run(
             cfg,
@@ -136,17 +150,27 @@ def train_command(
         table.add_row(row[0], f"{row[1]:,}", row[2], *(f"{v:.3f}" for v in row[3:]))
     Console().print(table)
     typer.echo(f"MLflow run {outcome.run_id} (experiment leanplan-{cfg.name}, tracking {settings.mlflow_tracking_uri})")
-    typer.echo(f"registered leanplan-demand version {outcome.model_version} as {outcome.decision.alias}: {outcome.decision.reason}")
+    typer.echo(
+        f"registered leanplan-demand version {outcome.model_version} as {outcome.decision.alias}: {outcome.decision.reason}"
+    )
     fallbacks = outcome.result.fallbacks["sku"].nunique()
     if fallbacks:
         typer.echo(f"{fallbacks} SKU(s) fell back to a baseline for some model (see report/fallbacks.csv in the run)")
     if score:
         upgrade(engine)
         info = {"run_id": outcome.run_id, "experiment": cfg.name, "alias": outcome.decision.alias}
-        rows = write_forecast_set(engine, outcome.model_version, outcome.result.forecast, publish_now=outcome.decision.alias == "champion", info=info)
+        rows = write_forecast_set(
+            engine,
+            outcome.model_version,
+            outcome.result.forecast,
+            publish_now=outcome.decision.alias == "champion",
+            info=info,
+        )
         state = "published" if outcome.decision.alias == "champion" else "stored (not published: not the champion)"
         typer.echo(f"forecast set {outcome.model_version}: {rows:,} rows {state}")
-    typer.echo(f"timings: forecast {outcome.seconds['forecast']:.1f} s, MLflow logging {outcome.seconds['logging']:.1f} s")
+    typer.echo(
+        f"timings: forecast {outcome.seconds['forecast']:.1f} s, MLflow logging {outcome.seconds['logging']:.1f} s"
+    )
 
 
 @models_app.command("list")

@@ -59,7 +59,9 @@ def write_forecast_set(
             raise ValueError(f"forecast set {model_version} is published; write a new model version instead")
         conn.execute(delete(Forecast).where(Forecast.model_version == model_version))
         conn.execute(delete(ForecastSet).where(ForecastSet.model_version == model_version))
-        conn.execute(insert(ForecastSet).values(model_version=model_version, model_name=model_name, status="writing", info=info))
+        conn.execute(
+            insert(ForecastSet).values(model_version=model_version, model_name=model_name, status="writing", info=info)
+        )
     with engine.begin() as conn:
         for start in range(0, len(rows), BATCH):
             conn.execute(insert(Forecast), rows[start : start + BATCH])
@@ -102,7 +104,17 @@ def read_forecasts(engine: Engine, model_version: str | None = None, skus: Seque
     with engine.connect() as conn:
         rows = conn.execute(query.order_by(Forecast.sku, Forecast.date)).mappings().all()
     frame = pd.DataFrame(
-        [{"sku": r["sku"], "date": r["date"], "horizon": r["horizon"], "mean": r["mean"], **r["quantiles"], **(r["cum_quantiles"] or {})} for r in rows]
+        [
+            {
+                "sku": r["sku"],
+                "date": r["date"],
+                "horizon": r["horizon"],
+                "mean": r["mean"],
+                **r["quantiles"],
+                **(r["cum_quantiles"] or {}),
+            }
+            for r in rows
+        ]
     )
     if not frame.empty:
         frame["date"] = pd.to_datetime(frame["date"])

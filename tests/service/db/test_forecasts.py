@@ -1,0 +1,60 @@
+"""Forecast sets: written by model version, invisible until published, switched atomically (SQLite and Postgres)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from service.db.forecasts import current_version, publish, read_forecasts, write_forecast_set
+from service.db.importer import RawInput, import_frames
+
+
+def frame(skus: list[str], level: float) -> pd.DataFrame:
+    rows = []
+    for sku in skus:
+        for h in (1, 2, 3):
+            rows.append({"sku": sku, "date": pd.Timestamp("2024-01-01") + pd.DateOffset(months=h - 1), "horizon": h,
+                         "mean": level * h, "q0.1": 0.0, "q0.9": 2 * level * h, "cq0.1": 0.0, "cq0.9": 3 * level * h})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_publish_switches_the_current_set(engine: Engine) -> None:
+    import_frames(engine, [RawInput("items", pd.DataFrame({"sku": ["A", "B"], "unit_cost": ["1", "2"]}), "items")])
+    assert current_version(engine) is None and read_forecasts(engine).empty
+    write_forecast_set(engine, "1", frame(["A", "B"], 1.0), publish_now=True)
+    write_forecast_set(engine, "2", frame(["A", "B"], 5.0))  # written, not published
+    assert current_version(engine) == "1"
+    assert read_forecasts(engine)["mean"].max() == 3.0
+    publish(engine, "2")
+    current = read_forecasts(engine, skus=["B"])
+    assert current_version(engine) == "2" and current["mean"].tolist() == [5.0, 10.0, 15.0]
+    assert current[["q0.9", "cq0.9"]].iloc[0].tolist() == [10.0, 15.0]
+    with pytest.raises(ValueError, match="is published"):
+        write_forecast_set(engine, "2", frame(["A"], 1.0))
+    with pytest.raises(LookupError, match="no forecast set"):
+        publish(engine, "9")
+
+
+def test_a_failed_write_is_never_visible(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_forecast_set(engine, "1", frame(["A"], 1.0), publish_now=True)
+    monkeypatch.setattr("service.db.forecasts.BATCH", 1)
+    calls = {"n": 0}
+    from sqlalchemy.engine import Connection
+
+    real = Connection.execute
+
+    def failing(self: Connection, statement: object, *args: object, **kwargs: object) -> object:
+        if "INSERT INTO forecasts" in str(statement):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise RuntimeError("crash while writing (injected)")
+        return real(self, statement, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Connection, "execute", failing)
+    with pytest.raises(RuntimeError, match="injected"):
+        write_forecast_set(engine, "2", frame(["A", "B"], 9.0), publish_now=True)
+    monkeypatch.setattr(Connection, "execute", real)
+    assert current_version(engine) == "1" and read_forecasts(engine)["mean"].max() == 3.0
+    with pytest.raises(ValueError, match="not completely written"):
+        publish(engine, "2")
