@@ -104,7 +104,7 @@ def fit_means(
     if family["lightgbm"]:
         started = time.perf_counter()
         try:
-            lgb = LightGBMForecaster(season=season, seed=settings.seed, **settings.lightgbm)
+            lgb = LightGBMForecaster(season=season, seed=settings.seed, residuals=False, **settings.lightgbm)
             frames.append(lgb.fit(panel.subset(family["lightgbm"])).predict_mean(h).assign(model="lightgbm"))
         except Exception as err:  # a failing global model must not sink the run: its SKUs keep other candidates
             reason = f"{type(err).__name__}: {err}"[:300]

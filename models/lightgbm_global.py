@@ -30,6 +30,7 @@ class LightGBMForecaster(Forecaster):
         season: int | None = None,
         seed: int = 0,
         n_jobs: int = 1,
+        residuals: bool = True,
     ) -> None:
         self.objective = objective
         self.n_estimators = n_estimators
@@ -39,6 +40,7 @@ class LightGBMForecaster(Forecaster):
         self.season = season
         self.seed = seed
         self.n_jobs = n_jobs
+        self.residuals = residuals
 
     def _features(self, freq: str) -> dict[str, Any]:
         from mlforecast.lag_transforms import ExpandingMean, ExponentiallyWeightedMean, RollingMean, RollingStd
@@ -82,9 +84,11 @@ class LightGBMForecaster(Forecaster):
             num_threads=1,
             **self._features(panel.freq),
         )
-        self.mlf_.fit(panel.to_statsforecast(), dropna=True, static_features=[], fitted=True)
+        self.mlf_.fit(panel.to_statsforecast(), dropna=True, static_features=[], fitted=self.residuals)
 
     def _residuals(self) -> pd.DataFrame:
+        if not self.residuals:
+            return super()._residuals()
         fitted = self.mlf_.forecast_fitted_values()
         return pd.DataFrame({"sku": fitted["unique_id"].astype(str), "resid": fitted["y"] - fitted["lightgbm"]})
 

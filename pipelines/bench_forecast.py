@@ -19,6 +19,9 @@ Methods (names are stable; they match ../tools/eval_forecast.py where both have 
 - `empirical_quantiles_2h`: per SKU, the mean and pandas quantiles of the last 2H periods, flat over the horizon.
 - `zero`: the all-zero forecast.
 
+Besides the portfolio means, each method reports per-SKU medians and the SKU with the largest RMSSE with its share
+of the mean: a mean of scaled errors can be decided by one SKU whose history barely moves.
+
 Interval peers give q0.1/q0.9 from their 80 % interval and no median (the mean stands in). Every peer forecast is
 clipped at 0 (demand is a count).
 
@@ -67,7 +70,7 @@ METHODS = ("leanplan", *PEERS)
 #: Panel kind → targets: (rmsse bar, rmsse compared with "all" peers or "statsforecast" only, pinball bar).
 TARGETS = {"smooth": (0.97, "all", 0.95), "intermittent": (1.0, "statsforecast", 0.95)}
 #: Metrics shown for the other methods on the Prophet sample.
-SUMMARY = ("rmsse", "mase", "wape", "pinball", "calibrated")
+SUMMARY = ("series", "rmsse", "rmsse_median", "mase", "wape", "pinball", "pinball_median", "calibrated")
 #: Syntetos–Boylan: a series is intermittent when the average interval between demands exceeds 1.32 periods.
 ADI_CUTOFF = 1.32
 
@@ -374,11 +377,28 @@ def _method(name: str) -> Callable[[Task], pd.DataFrame]:
 
 
 def _score(actual: pd.DataFrame, forecast: pd.DataFrame, scale: metrics.Scales) -> dict[str, Any]:
-    skus = forecast["sku"].unique()
-    actual = actual[actual["sku"].isin(skus)]
-    found = metrics.portfolio(actual, forecast[forecast["sku"].isin(actual["sku"].unique())], scale)
+    """Portfolio metrics (`pipelines.metrics.portfolio`) with tails grouped, plus two robustness figures: per-SKU
+    medians, and the SKU with the largest RMSSE and its share of the portfolio mean (one unforecastable SKU with
+    a near-zero scale can dominate a mean of scaled errors)."""
+    actual = actual[actual["sku"].isin(forecast["sku"].unique())]
+    forecast = forecast[forecast["sku"].isin(actual["sku"].unique())]
+    found = metrics.portfolio(actual, forecast, scale)
     tails = {k: found.pop(k) for k in list(found) if k.startswith("p_") or k == "coverage_80"}
-    return {**found, "tails": tails}
+    per_sku = metrics.per_sku(actual, forecast, scale)
+    rmsse = per_sku["rmsse"]
+    worst = rmsse.idxmax()
+    largest, total = float(rmsse.max()), float(rmsse.sum())
+    return {
+        **found,
+        "tails": tails,
+        "rmsse_median": float(per_sku["rmsse"].median()),
+        "pinball_median": float(per_sku["pinball"].median()),
+        "largest_rmsse_sku": {
+            "sku": str(worst),
+            "rmsse": largest,
+            "share_of_mean": largest / total if total > 0 else 0.0,
+        },
+    }
 
 
 def _best(table: dict[str, dict[str, Any]], names: Iterable[str], key: str) -> tuple[str | None, float | None]:
@@ -575,6 +595,12 @@ def format_report(report: dict[str, Any]) -> str:
     t = c["targets"]
     checks = ", ".join(f"{k} {'n/a' if v is None else 'met' if v else 'MISSED'}" for k, v in t["checks"].items())
     lines.append(f"targets ({t['kind']}: rmsse {t['rmsse_bar']}, pinball {t['pinball_bar']}, calibrated): {checks}")
+    best = report["methods"].get(c["best_rmsse_peer"] or "", {}).get("largest_rmsse_sku")
+    if best and best["share_of_mean"] > 0.2:
+        lines.append(
+            f"note: one SKU, {best['sku']}, makes {best['share_of_mean']:.0%} of the best peer's mean rmsse "
+            f"(its own rmsse {best['rmsse']:.1f}); per-SKU medians are in the JSON"
+        )
     s = report.get("prophet_sample")
     if s:
         line = f"* prophet ran on a seeded sample of {s['series']:,} series (seed {s['seed']}), not in the best-peer"

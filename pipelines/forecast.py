@@ -53,6 +53,7 @@ class ForecastResult:
     calibrator: Calibrator
     panel: Panel
     patterns: pd.Series
+    ensemble_members: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["sku", "model"]))
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -283,6 +284,7 @@ def run_forecast(
         calibrator=calibrator,
         panel=panel,
         patterns=patterns,
+        ensemble_members=members,
         timings=timings,
     )
 

@@ -61,11 +61,12 @@ def _bundle_dir(version: str, name: str = MODEL_NAME) -> Path:
     return found[0]
 
 
-def backtest_score(bundle_dir: Path, result: ForecastResult, metric: str) -> pd.Series:
+def backtest_score(bundle_dir: Path, result: ForecastResult, metric: str, skus: list[str] | None = None) -> pd.Series:
     """Per-SKU `metric` of a bundle on `result`'s backtest windows: its champions refitted at each origin."""
     bundle = load_bundle(bundle_dir)
     rows = result.backtest
-    known = rows[rows["sku"].isin(bundle.champions.index)]
+    wanted = bundle.champions.index if skus is None else bundle.champions.index.intersection(skus)
+    known = rows[rows["sku"].isin(wanted)]
     parts = []
     for window, group in known.groupby("window"):
         first = pd.Timestamp(group["date"].min())
@@ -103,26 +104,47 @@ def _set_champion(client: MlflowClient, version: str, name: str = MODEL_NAME) ->
         pass
 
 
+def _comparable(old: pd.DataFrame, result: ForecastResult) -> pd.Series:
+    """SKUs whose old champion (model, calibration, ensemble members) was backtested exactly so in this run."""
+    table = result.candidate_metrics.reset_index()
+    chosen = pd.Series(result.calibration.set_index(["pattern", "model"])["calibration"])
+    tried = set(zip(table["sku"], table["model"], strict=True))
+    members = result.ensemble_members.groupby("sku")["model"].agg(lambda m: ",".join(sorted(m)))
+    pattern = result.patterns.reindex(old.index)
+    ok = []
+    for sku, row in old.iterrows():
+        model, calibration = row["champion"], row["calibration"]
+        same_calibration = model == "empirical" or chosen.get((pattern.get(sku), model)) == calibration
+        same_members = model != "ensemble" or members.get(sku, "") == ",".join(sorted(str(row["members"]).split(",")))
+        ok.append((sku, model) in tried and same_calibration and same_members)
+    return pd.Series(ok, index=old.index)
+
+
 def gate(
-    version: str,
-    bundle_dir: Path,
-    result: ForecastResult,
-    metric: str,
-    min_overlap: float = 0.5,
-    name: str = MODEL_NAME,
+    version: str, bundle_dir: Path, result: ForecastResult, metric: str, min_overlap: float = 0.5, name: str = MODEL_NAME
 ) -> GateDecision:
     """Give `version` the champion alias if it beats the current champion on this run's backtest, else challenger.
 
-    Both bundles — the new one in `bundle_dir` and the current champion's — are refitted at this run's backtest
-    origins and scored on the same rows the same way (`backtest_score`), over the SKUs both know.
+    Where this run backtested the current champion's exact choice for a SKU (same model, calibration and ensemble
+    members), that SKU's old score is this run's score of it; the other SKUs are scored by refitting the current
+    champion at this run's origins (`backtest_score`). New scores are this run's champion backtest.
     """
     client = MlflowClient()
     current = _champion_version(client, name)
     if current is None:
         _set_champion(client, version, name)
         return GateDecision(version, CHAMPION, "first version: no champion to beat")
-    old = backtest_score(_bundle_dir(current, name), result, metric)
-    new = backtest_score(bundle_dir, result, metric)
+    old_dir = _bundle_dir(current, name)
+    old_table = load_bundle(old_dir).champions
+    known = old_table.index.intersection(result.champions.index)
+    same = _comparable(old_table.loc[known], result)
+    scores = result.candidate_metrics[metric]
+    looked_up = scores.reindex(pd.MultiIndex.from_arrays([same.index[same], old_table.loc[same.index[same], "champion"]]))
+    old = pd.Series(looked_up.to_numpy(), index=same.index[same])
+    if (~same).any():
+        refit = backtest_score(old_dir, result, metric, skus=list(same.index[~same]))
+        old = pd.concat([old, refit])
+    new = result.champions[metric]
     common = new.index.intersection(old.index)
     pair = pd.DataFrame({"new": new.reindex(common), "old": old.reindex(common)}).dropna()
     if len(pair) < min_overlap * len(new):

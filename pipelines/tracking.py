@@ -131,24 +131,27 @@ def _fan_plots(result: ForecastResult, skus: list[str], title: str, path: Path) 
     n = len(skus)
     cols = 4
     rows = max(1, int(np.ceil(n / cols)))
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.4 * rows), squeeze=False)
-    history = result.panel.frame
-    horizon = result.forecast["horizon"].max()
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.2 * rows), squeeze=False)
+    horizon = int(result.forecast["horizon"].max())
+    history = result.panel.frame[result.panel.frame["sku"].isin(skus)].groupby("sku").tail(3 * horizon)
+    past_by = dict(tuple(history.groupby("sku")))
+    future_by = dict(tuple(result.forecast[result.forecast["sku"].isin(skus)].groupby("sku")))
     for ax, sku in zip(axes.ravel(), skus, strict=False):
-        past = history[history["sku"] == sku].tail(int(3 * horizon))
-        fut = result.forecast[result.forecast["sku"] == sku]
-        ax.plot(past["date"], past["qty"], color="#333", linewidth=1)
-        ax.fill_between(fut["date"], fut[quantile_col(0.05)], fut[quantile_col(0.95)], color="#1f77b4", alpha=0.15)
-        ax.fill_between(fut["date"], fut[quantile_col(0.1)], fut[quantile_col(0.9)], color="#1f77b4", alpha=0.3)
-        ax.plot(fut["date"], fut["mean"], color="#1f77b4", linewidth=1.2)
+        past, fut = past_by[sku], future_by[sku]
+        x_past = np.arange(-len(past), 0)  # periods relative to the forecast origin: cheap to draw
+        x_fut = np.arange(len(fut))
+        ax.plot(x_past, past["qty"].to_numpy(), color="#333", linewidth=1)
+        ax.fill_between(x_fut, fut[quantile_col(0.05)].to_numpy(), fut[quantile_col(0.95)].to_numpy(), color="#1f77b4", alpha=0.15)
+        ax.fill_between(x_fut, fut[quantile_col(0.1)].to_numpy(), fut[quantile_col(0.9)].to_numpy(), color="#1f77b4", alpha=0.3)
+        ax.plot(x_fut, fut["mean"].to_numpy(), color="#1f77b4", linewidth=1.2)
         champ = result.champions.loc[sku]
         ax.set_title(f"{sku} · {champ['champion']} · pinball {champ['pinball']:.2f}", fontsize=8)
         ax.tick_params(labelsize=6)
     for ax in axes.ravel()[n:]:
         ax.axis("off")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.suptitle(f"{title} (x: periods from {result.panel.end.date()})", fontsize=10)
+    fig.subplots_adjust(hspace=0.5, wspace=0.25, top=0.93, bottom=0.04, left=0.04, right=0.99)
+    fig.savefig(path, dpi=72)
     plt.close(fig)
 
 
