@@ -37,6 +37,9 @@ bench: setup
 	@mkdir -p var/bench
 	$(BIN)/leanplan bench load --rows 1000000 --database-url sqlite:///var/bench/load.db \
 		--database-url $${LEANPLAN_TEST_POSTGRES_URL:-$(POSTGRES_URL)} --out var/bench/load.json
+	$(BIN)/leanplan bench forecast --demand data/sample/demand.pbs.csv --horizon 12 --json var/bench/forecast_pbs.json
+	$(BIN)/leanplan bench forecast --demand data/sample/demand.raf.csv --horizon 12 --json var/bench/forecast_raf.json
+	$(BIN)/leanplan bench train -c experiments/raf.yaml --json var/bench/train_raf.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

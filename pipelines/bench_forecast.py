@@ -379,8 +379,7 @@ def _method(name: str) -> Callable[[Task], pd.DataFrame]:
 def _score(actual: pd.DataFrame, forecast: pd.DataFrame, scale: metrics.Scales) -> dict[str, Any]:
     """Portfolio metrics (`pipelines.metrics.portfolio`) with tails grouped, plus two robustness figures: per-SKU
     medians, and the SKU with the largest RMSSE and its share of the portfolio mean (one unforecastable SKU with
-    a near-zero scale can dominate a mean of scaled errors)."""
-    actual = actual[actual["sku"].isin(forecast["sku"].unique())]
+    a near-zero scale can dominate a mean of scaled errors). Every row of `actual` needs a forecast (ValueError)."""
     forecast = forecast[forecast["sku"].isin(actual["sku"].unique())]
     found = metrics.portfolio(actual, forecast, scale)
     tails = {k: found.pop(k) for k in list(found) if k.startswith("p_") or k == "coverage_80"}
@@ -488,8 +487,9 @@ def run(
     table: dict[str, dict[str, Any]] = {}
     forecasts: dict[str, pd.DataFrame] = {}
     for name in methods:
-        sampled = name == "prophet" and sample is not None
-        task_history = history[history["sku"].isin(sample)] if sample is not None and sampled else history
+        subset = sample if name == "prophet" else None
+        task_history = history if subset is None else history[history["sku"].isin(subset)]
+        task_actual = actual if subset is None else actual[actual["sku"].isin(subset)]
         task = Task(task_history.reset_index(drop=True), horizon, freq, season, seed)
         log.info("running %s on %d series", name, task_history["sku"].nunique())
         started = time.perf_counter()
@@ -505,15 +505,15 @@ def run(
             continue
         seconds = time.perf_counter() - started
         try:
-            entry = _score(actual, fc, scale)
+            entry = _score(task_actual, fc, scale)
         except ValueError as err:
-            table[name] = {"error": f"scoring failed: {err}", "seconds": seconds}
+            table[name] = {"error": f"scoring failed: {err}", "seconds": round(seconds, 3)}
             continue
         entry["seconds"] = round(seconds, 3)
         entry["seconds_per_1000_series"] = round(1000 * seconds / max(entry["series"], 1), 3)
         if "fallback" in fc:
             entry["fallback_series"] = int(fc.loc[fc["fallback"], "sku"].nunique())
-        if sampled:
+        if subset is not None:
             entry["sampled"] = True
         table[name], forecasts[name] = entry, fc
         log.info("%s: rmsse %.4f pinball %.4f in %.1f s", name, entry["rmsse"], entry["pinball"], seconds)
@@ -547,6 +547,7 @@ def _sample_comparison(
     actual: pd.DataFrame, forecasts: dict[str, pd.DataFrame], scale: metrics.Scales, sample: np.ndarray, seed: int
 ) -> dict[str, Any]:
     """Prophet ran on a sample of SKUs: leanplan scored on the same sample, so the two compare fairly."""
+    actual = actual[actual["sku"].isin(sample)]
     out: dict[str, Any] = {
         "series": len(sample),
         "seed": seed,
@@ -554,15 +555,11 @@ def _sample_comparison(
     }
     out["prophet"] = _score(actual, forecasts["prophet"], scale)
     if "leanplan" in forecasts:
-        ours = forecasts["leanplan"]
-        out["leanplan"] = _score(actual, ours[ours["sku"].isin(sample)], scale)
+        out["leanplan"] = _score(actual, forecasts["leanplan"], scale)
         for key in ("rmsse", "pinball"):
             out[f"{key}_ratio"] = _ratio(out["leanplan"][key], out["prophet"][key])
     others = {n: f for n, f in forecasts.items() if n not in ("prophet", "leanplan")}
-    out["others"] = {
-        n: {k: v for k, v in _score(actual, f[f["sku"].isin(sample)], scale).items() if k in SUMMARY}
-        for n, f in others.items()
-    }
+    out["others"] = {n: {k: v for k, v in _score(actual, f, scale).items() if k in SUMMARY} for n, f in others.items()}
     return out
 
 

@@ -121,7 +121,12 @@ def _comparable(old: pd.DataFrame, result: ForecastResult) -> pd.Series:
 
 
 def gate(
-    version: str, bundle_dir: Path, result: ForecastResult, metric: str, min_overlap: float = 0.5, name: str = MODEL_NAME
+    version: str,
+    bundle_dir: Path,
+    result: ForecastResult,
+    metric: str,
+    min_overlap: float = 0.5,
+    name: str = MODEL_NAME,
 ) -> GateDecision:
     """Give `version` the champion alias if it beats the current champion on this run's backtest, else challenger.
 
@@ -139,7 +144,9 @@ def gate(
     known = old_table.index.intersection(result.champions.index)
     same = _comparable(old_table.loc[known], result)
     scores = result.candidate_metrics[metric]
-    looked_up = scores.reindex(pd.MultiIndex.from_arrays([same.index[same], old_table.loc[same.index[same], "champion"]]))
+    looked_up = scores.reindex(
+        pd.MultiIndex.from_arrays([same.index[same], old_table.loc[same.index[same], "champion"]])
+    )
     old = pd.Series(looked_up.to_numpy(), index=same.index[same])
     if (~same).any():
         refit = backtest_score(old_dir, result, metric, skus=list(same.index[~same]))

@@ -141,8 +141,12 @@ def _fan_plots(result: ForecastResult, skus: list[str], title: str, path: Path) 
         x_past = np.arange(-len(past), 0)  # periods relative to the forecast origin: cheap to draw
         x_fut = np.arange(len(fut))
         ax.plot(x_past, past["qty"].to_numpy(), color="#333", linewidth=1)
-        ax.fill_between(x_fut, fut[quantile_col(0.05)].to_numpy(), fut[quantile_col(0.95)].to_numpy(), color="#1f77b4", alpha=0.15)
-        ax.fill_between(x_fut, fut[quantile_col(0.1)].to_numpy(), fut[quantile_col(0.9)].to_numpy(), color="#1f77b4", alpha=0.3)
+        ax.fill_between(
+            x_fut, fut[quantile_col(0.05)].to_numpy(), fut[quantile_col(0.95)].to_numpy(), color="#1f77b4", alpha=0.15
+        )
+        ax.fill_between(
+            x_fut, fut[quantile_col(0.1)].to_numpy(), fut[quantile_col(0.9)].to_numpy(), color="#1f77b4", alpha=0.3
+        )
         ax.plot(x_fut, fut["mean"].to_numpy(), color="#1f77b4", linewidth=1.2)
         champ = result.champions.loc[sku]
         ax.set_title(f"{sku} · {champ['champion']} · pinball {champ['pinball']:.2f}", fontsize=8)

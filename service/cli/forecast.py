@@ -9,7 +9,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from service.cli.apps import app, fail
+from service.cli.apps import app, bench_app, fail
 
 models_app = typer.Typer(
     help="The demand model registry (MLflow): versions, champion, challenger.", no_args_is_help=True
@@ -237,3 +237,66 @@ def _publish_if_stored(version: str) -> None:
         typer.echo(f"published forecast set {version}")
     except LookupError:
         typer.echo(f"no stored forecasts for v{version}; the current forecast set is unchanged")
+
+
+@bench_app.command("train")
+def bench_train(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Experiment YAML, e.g. experiments/raf.yaml.")],
+    demand: Annotated[Path | None, typer.Option(help="Demand file (default: the config's).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here.")] = None,
+) -> None:
+    """Time a full training run (backtest, selection, scoring, MLflow logging) against statsforecast AutoETS
+    fit + 3-window cross-validation alone on the same data, in the same process."""
+    import json
+    import os
+    import platform
+    import tempfile
+    import time
+
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS
+
+    from models.base import prepare_history, season_length
+    from pipelines import train
+    from pipelines.config import ExperimentConfig
+
+    cfg = _config(config)
+    assert isinstance(cfg, ExperimentConfig)
+    source = demand or cfg.data.demand
+    if source is None:
+        fail("give --demand or a config whose data.demand names a file")
+    history = _read_demand(Path(source), cfg.data.sku_pattern, cfg.data.end)
+    panel = prepare_history(history)
+    frame = panel.to_statsforecast()
+    season = season_length(panel.freq)
+    figures: dict[str, object] = {
+        "data": str(source),
+        "skus": int(frame["unique_id"].nunique()),
+        "machine": f"{platform.node()} {os.cpu_count()} cpu, Python {platform.python_version()}",
+    }
+    for label, s in (("autoets_season1", 1), (f"autoets_season{season}", season)):
+        started = time.perf_counter()
+        engine = StatsForecast(models=[AutoETS(season_length=s)], freq=panel.freq, n_jobs=cfg.execution.workers)
+        engine.forecast(df=frame, h=cfg.horizon)
+        engine.cross_validation(df=frame, h=cfg.horizon, n_windows=cfg.backtest.windows, step_size=cfg.horizon)
+        figures[f"{label}_fit_cv_s"] = round(time.perf_counter() - started, 2)
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        outcome = train.run(cfg, history, tracking_uri=f"sqlite:///{Path(tmp) / 'mlflow.db'}")
+        total = time.perf_counter() - started
+    figures.update(
+        {
+            "leanplan_train_s": round(total, 2),
+            "leanplan_forecast_s": round(outcome.seconds["forecast"], 2),
+            "mlflow_logging_s": round(outcome.seconds["logging"], 2),
+            "mlflow_logging_share": round(outcome.seconds["logging"] / total, 3),
+            "ratio_vs_autoets_season1": round(total / float(figures["autoets_season1_fit_cv_s"]), 2),  # type: ignore[arg-type]
+            f"ratio_vs_autoets_season{season}": round(total / float(figures[f"autoets_season{season}_fit_cv_s"]), 2),  # type: ignore[arg-type]
+            "backtest_pinball": round(outcome.metrics.get("all.pinball", float("nan")), 4),
+        }
+    )
+    text = json.dumps(figures, indent=2)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(text)
+    typer.echo(text)
