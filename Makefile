@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/leanplan db upgrade
 	$(BIN)/leanplan import data/sample
+	$(BIN)/leanplan train -c experiments/quick.yaml
+	@echo "MLflow UI: $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/var/mlflow.db"
 
 test: setup
 	LEANPLAN_TEST_POSTGRES_URL=$${LEANPLAN_TEST_POSTGRES_URL:-$(POSTGRES_URL)} $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
