@@ -85,7 +85,7 @@ def prepare_history(history: pd.DataFrame, freq: str | None = None) -> Panel:
     if frame.empty:
         raise ValueError("history is empty")
     freq = freq or infer_freq(frame["date"])
-    frame = frame.groupby(["sku", "date"], as_index=False, sort=True)["qty"].sum()
+    frame = frame.groupby(["sku", "date"], as_index=False, sort=True)[["qty"]].sum()
     end = frame["date"].max()
     starts = frame.groupby("sku")["date"].min()
     calendar = pd.date_range(starts.min(), end, freq=freq)

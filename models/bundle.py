@@ -84,13 +84,12 @@ class _Bundle:
         self._known(frame["sku"])
         panel = prepare_history(frame)
         champs = self.champions.reindex(panel.skus)
-        names = {
-            sku: (row.members.split(",") if row.champion == "ensemble" and row.members else [row.champion])
+        names: dict[str, list[str]] = {
+            str(sku): (row.members.split(",") if row.champion == "ensemble" and row.members else [row.champion])
             for sku, row in champs.iterrows()
         }
         means = fit_means(panel, names, self.horizon, self.settings)
-        means["member"] = means["model"]
-        means = means.groupby(["sku", "date", "horizon"], as_index=False)["mean"].mean()
+        means = means.groupby(["sku", "date", "horizon"], as_index=False)[["mean"]].mean()
         means["model"] = champs["champion"].reindex(means["sku"]).to_numpy()
         means["pattern"] = champs["pattern"].reindex(means["sku"]).to_numpy()
         means = means.sort_values(["sku", "horizon"]).reset_index(drop=True)
@@ -133,7 +132,7 @@ def forecast_from_bundle(directory: Path, frame: pd.DataFrame) -> pd.DataFrame:
     return _Bundle(directory).predict(frame)
 
 
-class DemandModel(PythonModel):  # type: ignore[misc,valid-type]
+class DemandModel(PythonModel):
     """MLflow pyfunc wrapper: `load_context` reads the bundle once; `predict` as in the module docstring."""
 
     def load_context(self, context: Any) -> None:

@@ -49,9 +49,9 @@ def _cumulative_errors(rows: pd.DataFrame) -> pd.DataFrame:
 def _quantile_table(frame: pd.DataFrame, value: str, levels: Sequence[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Quantiles of `value` per (pattern, model, horizon) and per (pattern, model)."""
     by_step = frame.groupby(["pattern", "model", "horizon"], observed=True)[value]
-    step = by_step.quantile(list(levels)).unstack()
+    step = by_step.quantile(np.asarray(levels)).unstack()
     step = step[by_step.size().reindex(step.index) >= MIN_POOL]
-    pooled = frame.groupby(["pattern", "model"], observed=True)[value].quantile(list(levels)).unstack()
+    pooled = frame.groupby(["pattern", "model"], observed=True)[value].quantile(np.asarray(levels)).unstack()
     return step, pooled
 
 

@@ -33,6 +33,7 @@ MEAN_MODELS = (
 #: distribution-only candidates: their mean and quantiles come from the recent history itself
 DISTRIBUTION_MODELS = ("empirical",)
 CALIBRATIONS = ("conformal", "negbin")
+Calibration = Literal["conformal", "negbin"]
 
 
 class _Strict(BaseModel):
@@ -49,6 +50,10 @@ def _default_candidates() -> dict[str, list[str]]:
         "constant": ["naive"],
         "zero": ["historic_average"],
     }
+
+
+def _default_calibrations() -> list[Calibration]:
+    return ["conformal", "negbin"]
 
 
 class DataConfig(_Strict):
@@ -103,7 +108,7 @@ class ExperimentConfig(_Strict):
     season_length: int | None = Field(default=None, ge=1, description="default: from the frequency")
     min_length: int = Field(default=12, ge=2, description="shorter series are 'short'")
     candidates: dict[str, list[str]] = Field(default_factory=_default_candidates)
-    calibrations: list[Literal["conformal", "negbin"]] = Field(default_factory=lambda: list(CALIBRATIONS))
+    calibrations: list[Calibration] = Field(default_factory=_default_calibrations)
     empirical_window: int | None = Field(
         default=None, ge=3, description="periods of the empirical distribution (default 2×horizon)"
     )

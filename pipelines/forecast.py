@@ -292,7 +292,7 @@ def run_forecast(
 def _fill_missing_champions(champs: pd.DataFrame, final: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
     """SKUs without a backtest (too short) take their pattern's class champion, else its first fitted candidate."""
     available = final.groupby("sku")["model"].agg(set)
-    picks = []
+    picks: list[str | None] = []
     for sku, row in champs.iterrows():
         models = available.get(sku, set())
         if isinstance(row["champion"], str) and row["champion"] in models:

@@ -68,7 +68,7 @@ def backtest_score(bundle_dir: Path, result: ForecastResult, metric: str, skus: 
     wanted = bundle.champions.index if skus is None else bundle.champions.index.intersection(skus)
     known = rows[rows["sku"].isin(wanted)]
     parts = []
-    for window, group in known.groupby("window"):
+    for _, group in known.groupby("window"):
         first = pd.Timestamp(group["date"].min())
         origin = pd.date_range(end=first, periods=2, freq=result.freq)[0]
         history = result.panel.until(origin).subset(list(group["sku"].unique())).frame

@@ -155,7 +155,7 @@ def _fan_plots(result: ForecastResult, skus: list[str], title: str, path: Path) 
         ax.axis("off")
     fig.suptitle(f"{title} (x: periods from {result.panel.end.date()})", fontsize=10)
     fig.subplots_adjust(hspace=0.5, wspace=0.25, top=0.93, bottom=0.04, left=0.04, right=0.99)
-    fig.savefig(path, dpi=72)
+    fig.savefig(path, dpi=72, pil_kwargs={"compress_level": 1})
     plt.close(fig)
 
 
@@ -166,10 +166,10 @@ def write_artifacts(result: ForecastResult, directory: Path, value: pd.Series | 
     champions = result.champions.copy()
     champions["members"] = champions["members"].map(lambda m: ",".join(m) if isinstance(m, list) else "")
     champions.to_csv(directory / "champions.csv")
-    result.candidate_metrics.reset_index().to_csv(directory / "candidate_metrics.csv", index=False)
+    result.candidate_metrics.reset_index().to_parquet(directory / "candidate_metrics.parquet", index=False)
     result.fallbacks.to_csv(directory / "fallbacks.csv", index=False)
     result.calibration.to_csv(directory / "calibration.csv", index=False)
-    paths += [directory / n for n in ("champions.csv", "candidate_metrics.csv", "fallbacks.csv", "calibration.csv")]
+    paths += [directory / n for n in ("champions.csv", "candidate_metrics.parquet", "fallbacks.csv", "calibration.csv")]
     volume = value if value is not None else result.panel.frame.groupby("sku")["qty"].sum()
     top = volume.reindex(result.champions.index).fillna(0).sort_values(ascending=False).head(20).index.tolist()
     worst = result.champions["pinball"].dropna().sort_values(ascending=False).head(20).index.tolist()

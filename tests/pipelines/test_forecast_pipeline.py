@@ -92,7 +92,7 @@ def test_forecast_function_returns_requested_quantiles(history: pd.DataFrame) ->
 def test_config_errors_name_the_field(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="unknown model"):
         ExperimentConfig.model_validate({"candidates": {"smooth": ["deep_magic"]}})
-    with pytest.raises(ValidationError, match="needs execution.scheduler"):
+    with pytest.raises(ValidationError, match=r"needs execution\.scheduler"):
         ExperimentConfig.model_validate({"execution": {"executor": "dask"}})
     path = tmp_path / "x.yaml"
     path.write_text("horizon: [\n")

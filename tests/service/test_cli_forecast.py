@@ -44,7 +44,12 @@ def test_train_then_models_list_promote_rollback(tmp_path: Path) -> None:
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump({
         "horizon": 4,
-        "candidates": {"smooth": ["seasonal_naive", "ets"], "intermittent": ["sba", "empirical"], "lumpy": ["sba", "empirical"], "erratic": ["ets"]},
+        "candidates": {
+            "smooth": ["seasonal_naive", "ets"],
+            "intermittent": ["sba", "empirical"],
+            "lumpy": ["sba", "empirical"],
+            "erratic": ["ets"],
+        },
         "execution": {"workers": 1},
     }))  # fmt: skip
     first = leanplan("train", "-c", str(config), "--demand", str(demand), home=tmp_path)

@@ -14,8 +14,9 @@ def frame(skus: list[str], level: float) -> pd.DataFrame:
     rows = []
     for sku in skus:
         for h in (1, 2, 3):
-            rows.append({"sku": sku, "date": pd.Timestamp("2024-01-01") + pd.DateOffset(months=h - 1), "horizon": h,
-                         "mean": level * h, "q0.1": 0.0, "q0.9": 2 * level * h, "cq0.1": 0.0, "cq0.9": 3 * level * h})  # fmt: skip
+            date = pd.Timestamp("2024-01-01") + pd.DateOffset(months=h - 1)
+            quantiles = {"q0.1": 0.0, "q0.9": 2 * level * h, "cq0.1": 0.0, "cq0.9": 3 * level * h}
+            rows.append({"sku": sku, "date": date, "horizon": h, "mean": level * h, **quantiles})
     return pd.DataFrame(rows)
 
 
