@@ -30,6 +30,8 @@ class Panel:
 
     frame: pd.DataFrame
     freq: str
+    #: per-SKU static features (index sku), e.g. `price`; None when the history has none
+    static: pd.DataFrame | None = None
 
     @property
     def end(self) -> pd.Timestamp:
@@ -43,11 +45,12 @@ class Panel:
         return self.frame.rename(columns={"sku": "unique_id", "date": "ds", "qty": "y"})
 
     def subset(self, skus: Sequence[str]) -> Panel:
-        return Panel(self.frame[self.frame["sku"].isin(skus)].reset_index(drop=True), self.freq)
+        static = self.static[self.static.index.isin(skus)] if self.static is not None else None
+        return Panel(self.frame[self.frame["sku"].isin(skus)].reset_index(drop=True), self.freq, static)
 
     def until(self, end: pd.Timestamp) -> Panel:
         """The panel cut at `end` (inclusive), dropping SKUs with no periods left."""
-        return Panel(self.frame[self.frame["date"] <= end].reset_index(drop=True), self.freq)
+        return Panel(self.frame[self.frame["date"] <= end].reset_index(drop=True), self.freq, self.static)
 
 
 def infer_freq(dates: pd.Series | pd.DatetimeIndex) -> str:
@@ -75,10 +78,17 @@ def season_length(freq: str) -> int:
 
 
 def prepare_history(history: pd.DataFrame, freq: str | None = None) -> Panel:
-    """Sort, aggregate duplicate periods, and fill gaps with 0 from each SKU's first period to the panel end."""
+    """Sort, aggregate duplicate periods, and fill gaps with 0 from each SKU's first period to the panel end.
+
+    An optional `price` column becomes a per-SKU static feature (the SKU's latest price).
+    """
     missing = {"sku", "date", "qty"} - set(history.columns)
     if missing:
         raise ValueError(f"history needs columns sku, date, qty; missing {sorted(missing)}")
+    static = None
+    if "price" in history.columns and history["price"].notna().any():
+        priced = history.dropna(subset=["price"]).sort_values("date")
+        static = priced.groupby(priced["sku"].astype(str))[["price"]].last().astype(float)
     frame = history[["sku", "date", "qty"]].copy()
     frame["date"] = pd.to_datetime(frame["date"])
     frame["sku"] = frame["sku"].astype(str)
@@ -99,7 +109,7 @@ def prepare_history(history: pd.DataFrame, freq: str | None = None) -> Panel:
     full = pd.DataFrame({"sku": skus, "date": calendar[idx]})
     full = full.merge(frame, on=["sku", "date"], how="left")
     full["qty"] = full["qty"].fillna(0.0).astype(float)
-    return Panel(full, freq)
+    return Panel(full, freq, static)
 
 
 def future_dates(end: pd.Timestamp, h: int, freq: str) -> pd.DatetimeIndex:

@@ -84,7 +84,14 @@ class LightGBMForecaster(Forecaster):
             num_threads=1,
             **self._features(panel.freq),
         )
-        self.mlf_.fit(panel.to_statsforecast(), dropna=True, static_features=[], fitted=self.residuals)
+        frame = panel.to_statsforecast()
+        static: list[str] = []
+        if panel.static is not None and "price" in panel.static:
+            # price as a static feature: what a unit is worth says something about how it sells
+            prices = panel.static["price"].rename_axis("unique_id").reset_index()
+            frame = frame.merge(prices, on="unique_id", how="left").fillna({"price": panel.static["price"].median()})
+            static = ["price"]
+        self.mlf_.fit(frame, dropna=True, static_features=static, fitted=self.residuals)
 
     def _residuals(self) -> pd.DataFrame:
         if not self.residuals:

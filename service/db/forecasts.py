@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import Engine, delete, insert, select, update
 
 from models.schema import quantile_columns
-from service.db.tables import Demand, Forecast, ForecastSet
+from service.db.tables import Demand, Forecast, ForecastSet, Item
 
 BATCH = 20_000
 
@@ -123,12 +123,13 @@ def read_forecasts(engine: Engine, model_version: str | None = None, skus: Seque
 
 
 def load_demand(engine: Engine, sku_pattern: str | None = None, end: str | None = None) -> pd.DataFrame:
-    """Demand [sku, date, qty] from the database, optionally SKUs matching a regular expression, up to `end`."""
-    query = select(Demand.sku, Demand.date, Demand.qty)
+    """Demand [sku, date, qty, price] from the database (price from items), optionally SKUs matching a regular
+    expression, up to `end`."""
+    query = select(Demand.sku, Demand.date, Demand.qty, Item.price).join(Item, Item.sku == Demand.sku)
     if end:
         query = query.where(Demand.date <= pd.Timestamp(end).date())
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(query).all(), columns=["sku", "date", "qty"])
+        frame = pd.DataFrame(conn.execute(query).all(), columns=["sku", "date", "qty", "price"])
     if sku_pattern:
         frame = frame[frame["sku"].str.match(sku_pattern)]
     frame["date"] = pd.to_datetime(frame["date"])

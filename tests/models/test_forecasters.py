@@ -100,3 +100,12 @@ def test_quantile_columns_come_from_one_place() -> None:
     with pytest.raises(ValueError, match="non-decreasing"):
         check_forecast_frame(bad)
     assert np.isfinite(bad["mean"]).all()
+
+
+def test_lightgbm_uses_price_as_a_static_feature(history: pd.DataFrame) -> None:
+    priced = history.assign(price=history["sku"].map(lambda s: 50.0 if s.startswith("SMOOTH") else 2.0))
+    panel = prepare_history(priced)
+    assert panel.static is not None and panel.static.loc["SMOOTH-0", "price"] == 50.0
+    model = LightGBMForecaster(n_estimators=30).fit(panel)
+    assert "price" in model.mlf_.ts.static_features_.columns
+    check_forecast_frame(model.predict(3))

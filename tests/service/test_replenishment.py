@@ -51,7 +51,8 @@ def test_plan_is_stored_with_lines_alerts_and_files(engine: Engine, tmp_path: Pa
     csv = pd.read_csv(result.csv)
     assert len(csv) == 7 and (csv["plan_id"] == result.plan_id).all()
     sheets = pd.read_excel(result.xlsx, sheet_name=None)
-    assert set(sheets) == {"lines", "supplier splits", "alerts", "provenance"}
+    assert set(sheets) == {"lines", "supplier splits", "alerts", "suppliers", "provenance"}
+    assert {"on_time_rate", "qty_fill_rate", "degrading", "trend_share_per_year"} <= set(sheets["suppliers"].columns)
     assert "input_fingerprint" in set(sheets["provenance"]["key"])
 
 

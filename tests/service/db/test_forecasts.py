@@ -59,3 +59,16 @@ def test_a_failed_write_is_never_visible(engine: Engine, monkeypatch: pytest.Mon
     assert current_version(engine) == "1" and read_forecasts(engine)["mean"].max() == 3.0
     with pytest.raises(ValueError, match="not completely written"):
         publish(engine, "2")
+
+
+def test_load_demand_brings_the_item_price(engine: Engine, tmp_path: object) -> None:
+    from service.db.forecasts import load_demand
+    from service.db.importer import import_path
+    from tests.factories import valid_tables, write_csvs
+
+    write_csvs(valid_tables(), tmp_path)
+    import_path(engine, tmp_path)  # type: ignore[arg-type]
+    demand = load_demand(engine, sku_pattern="^A-")
+    assert set(demand["sku"]) == {"A-1", "A-2"} and len(demand) == 3
+    assert demand.set_index("sku")["price"].to_dict() == {"A-1": 2.0, "A-2": 0.3}
+    assert load_demand(engine, end="2024-01-31")["date"].max() == pd.Timestamp("2024-01-01")
