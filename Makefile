@@ -21,6 +21,7 @@ run: setup
 	$(BIN)/leanplan db upgrade
 	$(BIN)/leanplan import data/sample
 	$(BIN)/leanplan train -c experiments/quick.yaml
+	$(BIN)/leanplan plan replenishment --skus 'RAF-*'
 	@echo "MLflow UI: $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/var/mlflow.db"
 
 test: setup
@@ -42,6 +43,9 @@ bench: setup
 	$(BIN)/leanplan bench forecast --demand data/sample/demand.pbs.csv --horizon 12 --json var/bench/forecast_pbs.json
 	$(BIN)/leanplan bench forecast --demand data/sample/demand.raf.csv --horizon 12 --json var/bench/forecast_raf.json
 	$(BIN)/leanplan bench train -c experiments/raf.yaml --json var/bench/train_raf.json
+	$(BIN)/leanplan bench raf-inputs --receipts data/sample/receipts.csv --suppliers data/sample/suppliers.csv --out var/bench
+	$(BIN)/leanplan bench policy --demand var/bench/raf_demand.csv --items var/bench/raf_items.csv --fill-rate 0.95 --json var/bench/policy_raf.json
+	$(BIN)/leanplan bench policy-speed --skus 10000 --skus 100000 --json var/bench/policy_speed.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,204 @@
+"""Replenishment planning against the database: load the canonical tables and the published forecast set, compute the
+plan (`optimizer.replenishment`), store `Plan` + `PlanLine` + `Alert` rows in one transaction, write CSV and XLSX.
+
+Public interface: `load_inputs(engine, as_of=None, skus=None)`, `store_plan(engine, plan, as_of)`,
+`write_files(plan, plan_id, out_dir)`, `run(engine, as_of=None, skus=None, config=None, out_dir=None)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, insert, select
+
+from optimizer.replenishment import ReplenishmentConfig, ReplenishmentInputs, ReplenishmentPlan, plan_replenishment
+from service.db.tables import Alert, ForecastSet, Plan, PlanLine
+
+log = logging.getLogger(__name__)
+
+_TABLES = ("items", "demand", "inventory", "open_orders", "receipts", "suppliers")
+_DATES = {
+    "demand": ["date"],
+    "inventory": ["as_of"],
+    "open_orders": ["due_date"],
+    "receipts": ["order_date", "promised_date", "received_date"],
+}
+_INSERT_BATCH = 5_000
+
+
+def _read(engine: Engine, table: str) -> pd.DataFrame:
+    with engine.connect() as conn:
+        frame = pd.read_sql_table(table, conn)
+    for column in _DATES.get(table, []):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def _published_forecast(engine: Engine, skus: list[str]) -> tuple[pd.DataFrame | None, dict[str, Any]]:
+    """The current published forecast set for `skus` and its provenance; (None, {}) when none is published."""
+    from service.db.forecasts import read_forecasts
+
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(ForecastSet.model_version, ForecastSet.model_name, ForecastSet.info, ForecastSet.published_at)
+            .where(ForecastSet.status == "published")
+            .order_by(ForecastSet.published_at.desc())
+        ).first()
+    if row is None:
+        return None, {}
+    frame = read_forecasts(engine, model_version=row.model_version, skus=skus)
+    info = row.info or {}
+    meta = {
+        "model_version": row.model_version,
+        "model_name": row.model_name,
+        "mlflow_run_id": info.get("mlflow_run_id") or info.get("run_id"),
+        "published_at": row.published_at.isoformat() if row.published_at else None,
+    }
+    return (frame if not frame.empty else None), meta
+
+
+def load_inputs(engine: Engine, as_of: dt.date | str | None = None, skus: str | None = None) -> ReplenishmentInputs:
+    """The canonical tables (items matching the glob `skus`, e.g. 'RAF-*') and the published forecast set.
+
+    as_of defaults to the latest inventory snapshot (the date the stock figures describe), else the period after the
+    last demand."""
+    frames = {t: _read(engine, t) for t in _TABLES}
+    items = frames["items"]
+    if skus:
+        items = items[[fnmatch.fnmatchcase(s, skus) for s in items["sku"]]]
+    if items.empty:
+        raise LookupError(
+            "no items to plan" + (f" match {skus!r}" if skus else "") + "; load data with `leanplan import`"
+        )
+    keep = set(items["sku"])
+    for t in _TABLES[1:]:
+        frames[t] = frames[t][frames[t]["sku"].isin(keep)].reset_index(drop=True)
+    if as_of is None:
+        if not frames["inventory"].empty:
+            as_of = frames["inventory"]["as_of"].max()
+        elif not frames["demand"].empty:
+            as_of = frames["demand"]["date"].max() + pd.DateOffset(months=1)
+        else:
+            raise LookupError("no inventory and no demand: give --as-of")
+    forecast, meta = _published_forecast(engine, sorted(keep))
+    return ReplenishmentInputs(
+        as_of=pd.Timestamp(as_of),
+        items=items.reset_index(drop=True),
+        demand=frames["demand"],
+        inventory=frames["inventory"],
+        open_orders=frames["open_orders"],
+        receipts=frames["receipts"],
+        suppliers=frames["suppliers"],
+        forecast=forecast,
+        forecast_meta=meta,
+    )
+
+
+def _none(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return _none(value.item())
+    return value
+
+
+def store_plan(engine: Engine, plan: ReplenishmentPlan, as_of: pd.Timestamp, plan_id: str | None = None) -> str:
+    """Insert the plan, its lines and its alerts in one transaction; returns the plan id."""
+    plan_id = plan_id or f"rp-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    version = plan.params.get("forecast", {}).get("model_version")
+    line_rows: list[dict[str, Any]] = [
+        {"plan_id": plan_id, **{str(k): _none(v) for k, v in row.items()}} for row in plan.lines.to_dict("records")
+    ]
+    for row in line_rows:
+        for column in ("on_hand", "open_qty", "backorders", "inventory_position", "order_qty"):
+            row[column] = row[column] if row[column] is not None else 0.0
+    alert_rows: list[dict[str, Any]] = [
+        {"plan_id": plan_id, **{str(k): _none(v) for k, v in row.items()}} for row in plan.alerts.to_dict("records")
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Plan).values(
+                id=plan_id,
+                status="done",
+                as_of=pd.Timestamp(as_of).date(),
+                model_version=version,
+                params=plan.params,
+                summary=plan.summary,
+            )
+        )
+        for start in range(0, len(line_rows), _INSERT_BATCH):
+            conn.execute(insert(PlanLine), line_rows[start : start + _INSERT_BATCH])
+        for start in range(0, len(alert_rows), _INSERT_BATCH):
+            conn.execute(insert(Alert), alert_rows[start : start + _INSERT_BATCH])
+    return plan_id
+
+
+def write_files(plan: ReplenishmentPlan, plan_id: str, out_dir: Path) -> tuple[Path, Path]:
+    """`<plan_id>.csv` (the lines, `details` as JSON) and `<plan_id>.xlsx` (lines, supplier splits, alerts, supplier
+    reliability, provenance)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = plan.lines.copy()
+    lines.insert(0, "plan_id", plan_id)
+    lines["details"] = [json.dumps(d, sort_keys=True) for d in lines["details"]]
+    csv_path = out_dir / f"{plan_id}.csv"
+    lines.to_csv(csv_path, index=False)
+    xlsx_path = out_dir / f"{plan_id}.xlsx"
+    provenance = pd.DataFrame(
+        [
+            {"key": k, "value": json.dumps(v, sort_keys=True)}
+            for k, v in {**plan.params, "summary": plan.summary}.items()
+        ]
+    )
+    with pd.ExcelWriter(xlsx_path, engine="xlsxwriter") as writer:
+        lines.drop(columns=["details"]).to_excel(writer, sheet_name="lines", index=False)
+        plan.splits.to_excel(writer, sheet_name="supplier splits", index=False)
+        plan.alerts.to_excel(writer, sheet_name="alerts", index=False)
+        plan.suppliers.to_excel(writer, sheet_name="suppliers", index=False)
+        provenance.to_excel(writer, sheet_name="provenance", index=False)
+    return csv_path, xlsx_path
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What `run` produced."""
+
+    plan_id: str
+    plan: ReplenishmentPlan
+    as_of: pd.Timestamp
+    csv: Path
+    xlsx: Path
+
+
+def run(
+    engine: Engine,
+    as_of: dt.date | str | None = None,
+    skus: str | None = None,
+    config: ReplenishmentConfig | None = None,
+    out_dir: Path | None = None,
+) -> RunResult:
+    """Load, plan, store, write files."""
+    inputs = load_inputs(engine, as_of, skus)
+    plan = plan_replenishment(inputs, config)
+    plan.params["sku_filter"] = skus
+    plan_id = store_plan(engine, plan, inputs.as_of)
+    if out_dir is None:
+        from service.settings import get_settings
+
+        out_dir = get_settings().home / "plans"
+    csv_path, xlsx_path = write_files(plan, plan_id, out_dir)
+    log.info("plan %s: %s lines, %s alerts", plan_id, len(plan.lines), len(plan.alerts))
+    return RunResult(plan_id, plan, inputs.as_of, csv_path, xlsx_path)
+
+
+__all__ = ["RunResult", "load_inputs", "run", "store_plan", "write_files"]
