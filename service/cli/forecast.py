@@ -148,7 +148,7 @@ def train_command(
         table.add_column(column, justify="left" if column in ("class", "champions") else "right")
     for row in outcome.summary.itertuples(index=False):
         table.add_row(row[0], f"{row[1]:,}", row[2], *(f"{v:.3f}" for v in row[3:]))
-    Console().print(table)
+    Console(width=max(Console().width, 130)).print(table)
     typer.echo(f"MLflow run {outcome.run_id} (experiment leanplan-{cfg.name}, tracking {settings.mlflow_tracking_uri})")
     decision = outcome.decision
     typer.echo(f"registered leanplan-demand version {outcome.model_version} as {decision.alias}: {decision.reason}")
