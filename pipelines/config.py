@@ -12,24 +12,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.schema import DEFAULT_QUANTILES
+from models.statistical import STATS_MODELS
 
-MEAN_MODELS = (
-    "naive",
-    "seasonal_naive",
-    "historic_average",
-    "window_average",
-    "ets",
-    "theta",
-    "arima",
-    "croston",
-    "sba",
-    "croston_optimized",
-    "tsb",
-    "adida",
-    "imapa",
-    "lightgbm",
-    "prophet",
-)
+MEAN_MODELS = (*STATS_MODELS, "lightgbm", "prophet")
 #: distribution-only candidates: their mean and quantiles come from the recent history itself
 DISTRIBUTION_MODELS = ("empirical",)
 CALIBRATIONS = ("conformal", "negbin")

@@ -17,27 +17,14 @@ import pandas as pd
 
 from models.base import Panel
 from models.schema import quantile_col
+from models.statistical import STATS_MODELS
 from pipelines.config import ExperimentConfig
 from pipelines.forecast import ForecastResult
 
 log = logging.getLogger(__name__)
 
 FAMILIES = {
-    "statsforecast": {
-        "naive",
-        "seasonal_naive",
-        "historic_average",
-        "window_average",
-        "ets",
-        "theta",
-        "arima",
-        "croston",
-        "sba",
-        "croston_optimized",
-        "tsb",
-        "adida",
-        "imapa",
-    },
+    "statsforecast": set(STATS_MODELS),
     "lightgbm": {"lightgbm"},
     "prophet": {"prophet"},
     "empirical": {"empirical"},
