@@ -296,9 +296,9 @@ def bench_train(
         }
     )
     if seasonal_reference:
-        figures[f"ratio_vs_autoets_season{season}"] = round(
-            total / float(figures[f"autoets_season{season}_fit_cv_s"]), 2
-        )  # type: ignore[arg-type]
+        reference = figures[f"autoets_season{season}_fit_cv_s"]
+        assert isinstance(reference, float)
+        figures[f"ratio_vs_autoets_season{season}"] = round(total / reference, 2)
     text = json.dumps(figures, indent=2)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
