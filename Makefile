@@ -22,6 +22,7 @@ run: setup
 	$(BIN)/leanplan import data/sample
 	$(BIN)/leanplan train -c experiments/quick.yaml
 	$(BIN)/leanplan plan replenishment --skus 'RAF-*'
+	$(BIN)/leanplan plan production --time-limit 20
 	@echo "MLflow UI: $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/var/mlflow.db"
 
 test: setup
@@ -46,6 +47,11 @@ bench: setup
 	$(BIN)/leanplan bench raf-inputs --receipts data/sample/receipts.csv --suppliers data/sample/suppliers.csv --out var/bench
 	$(BIN)/leanplan bench policy --demand var/bench/raf_demand.csv --items var/bench/raf_items.csv --fill-rate 0.95 --json var/bench/policy_raf.json
 	$(BIN)/leanplan bench policy-speed --skus 10000 --skus 100000 --json var/bench/policy_speed.json
+	$(BIN)/leanplan bench schedule data/real/scheduling/brandimarte --bounds data/real/scheduling/brandimarte/bounds.csv \
+		--time-limit 60 --json var/bench/schedule_brandimarte.json --solutions var/bench/solutions/brandimarte
+	$(BIN)/leanplan bench schedule data/real/scheduling/jsplib --bounds data/real/scheduling/jsplib/optima.csv \
+		--time-limit 60 --only ft10 --json var/bench/schedule_ft10.json --solutions var/bench/solutions/jsplib
+	$(BIN)/leanplan bench factory-schedule --time-limit 60 --json var/bench/schedule_factory.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info
