@@ -51,7 +51,7 @@ from optimizer.lead_time_demand import (
 )
 from optimizer.policy import OrderTerms, PolicyResult, compute_policy, round_to_lot
 from optimizer.provenance import code_version, combine_hashes, inputs_fingerprint, jsonable, row_hashes
-from optimizer.sourcing import SPLIT_COLUMNS, SourcingResult, adjusted_unit_cost, split_orders
+from optimizer.sourcing import OFFER_COLUMNS, SPLIT_COLUMNS, SourcingResult, adjusted_unit_cost, split_orders
 from optimizer.suppliers import Reliability, ReliabilityConfig, supplier_reliability
 
 log = logging.getLogger(__name__)
@@ -679,19 +679,7 @@ def _splits(
     requests = pd.DataFrame(
         {"sku": np.asarray(skus)[multi], "required": to_deliver[multi], "order_cost": config.order_cost}
     )
-    cols = [
-        "sku",
-        "supplier_id",
-        "unit_price",
-        "moq",
-        "lot_multiple",
-        "capacity",
-        "qty_fill",
-        "lead_time_mean_days",
-        "lead_time_std_days",
-        "on_time_rate",
-        "adjusted",
-    ]
+    cols = [*OFFER_COLUMNS, "adjusted"]
     frame = offers[cols].copy()
     frame["moq"] = frame["moq"].fillna(0.0)
     frame["lot_multiple"] = frame["lot_multiple"].fillna(1.0)
