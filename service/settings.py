@@ -28,7 +28,25 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str = Field(
         default="", validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "LEANPLAN_MLFLOW_TRACKING_URI")
     )
+    database_schema: str | None = Field(
+        default=None, description="Postgres schema holding the tables (default: the server's search_path)."
+    )
     sample_data_dir: Path = Field(default=REPO_ROOT / "data" / "sample")
+    host: str = Field(default="127.0.0.1", description="Address `leanplan serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_upload_mb: float = Field(default=256.0, gt=0, description="Largest accepted upload body (413 above).")
+    key_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long a verified API key is trusted before it is looked up again."
+    )
+    job_lease_seconds: float = Field(
+        default=60.0, gt=0, description="A running job whose worker sent no heartbeat for this long is recovered."
+    )
+    job_max_attempts: int = Field(default=2, ge=1, description="Attempts before a job that keeps dying is failed.")
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    training_config: Path = Field(
+        default=REPO_ROOT / "experiments" / "quick.yaml", description="Experiment a training run uses by default."
+    )
+    session_secret: str = Field(default="", description="Signs planner page cookies (default: random per start).")
 
     @field_validator("database_url")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,14 @@ def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
+
+
+_SCHEMAS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def schema_of(engine: Engine) -> str | None:
+    """The Postgres schema `make_engine` bound `engine` to, if any (child processes need it with the URL)."""
+    return _SCHEMAS.get(engine)
 
 
 def normalize_url(url: str) -> str:
@@ -56,14 +65,19 @@ def make_engine(url: str, schema: str | None = None, **kwargs: Any) -> Engine:
         with create_engine(url).begin() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         kwargs.setdefault("connect_args", {})["options"] = f"-csearch_path={schema}"
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    if schema:
+        _SCHEMAS[engine] = schema
+    return engine
 
 
 @lru_cache
 def get_engine(url: str | None = None) -> Engine:
-    """The process-wide engine for `url` (default: the configured `DATABASE_URL`)."""
+    """The process-wide engine for `url` (default: the configured `DATABASE_URL` and `LEANPLAN_DATABASE_SCHEMA`)."""
+    schema = None
     if url is None:
         from service.settings import get_settings
 
-        url = get_settings().database_url
-    return make_engine(url)
+        settings = get_settings()
+        url, schema = settings.database_url, settings.database_schema
+    return make_engine(url, schema=schema)

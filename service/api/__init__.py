@@ -1,0 +1,2 @@
+"""The HTTP API: dependencies (`deps`), error bodies (`errors`), Prometheus metrics (`metrics`), one router per
+resource under `routes/`."""

@@ -1,0 +1,7 @@
+"""`/v1/plans`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1/plans", tags=["plans"])

@@ -1,0 +1,44 @@
+"""The FastAPI app: `create_app(settings=None, engine=None)`; `uvicorn --factory service.main:create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from service.api import errors
+from service.api.metrics import Metrics, MetricsMiddleware
+from service.api.routes import alerts, data, forecasts, health, keys, models, plans, skus, training, whatif
+from service.auth import KeyVerifier
+from service.settings import Settings, get_settings
+
+ROUTERS = (health, keys, data, forecasts, skus, alerts, training, models, plans, whatif)
+DESCRIPTION = """Forecasts per SKU, replenishment plans and production schedules for ERP systems, planners and data
+scientists. Every `/v1` route needs an API key (`Authorization: Bearer <key>` or `X-API-Key`)."""
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """The app, bound to `engine` (default: the configured database, migrated at start-up)."""
+    settings = settings or get_settings()
+    if engine is None:
+        from service.db.engine import make_engine
+
+        engine = make_engine(settings.database_url, schema=settings.database_schema)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="leanplan", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.keys = KeyVerifier(engine, ttl=settings.key_cache_seconds)
+    app.state.metrics = Metrics(engine)
+    errors.install(app)
+    for module in ROUTERS:
+        app.include_router(module.router)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app
