@@ -63,7 +63,7 @@ class _DatabaseCollector(Collector):
             labels=["kind", "status"],
         )
         for (kind, status), values in durations.items():
-            buckets = [(str(b), sum(v <= b for v in values)) for b in JOB_BUCKETS]
+            buckets = [(str(float(b)), sum(v <= b for v in values)) for b in JOB_BUCKETS]
             buckets.append(("+Inf", len(values)))
             hist.add_metric([kind, status], buckets, sum(values))
         yield hist
