@@ -47,8 +47,8 @@ def seed(engine: Engine, plan: bool = True) -> dict[str, str]:
     )
     out = {"model_version": VERSION}
     if plan:
-        from service.replenishment import load_inputs, store_plan
         from optimizer.replenishment import plan_replenishment
+        from service.replenishment import load_inputs, store_plan
 
         inputs = load_inputs(engine)
         out["plan_id"] = store_plan(engine, plan_replenishment(inputs), inputs.as_of)
