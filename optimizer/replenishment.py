@@ -104,6 +104,10 @@ class ReplenishmentConfig(BaseModel):
     order_cost: float = Field(default=50.0, ge=0, description="fixed cost per order (currency)")
     review_periods: float = Field(default=1.0, gt=0)
     lead_time_points: int = Field(default=5, ge=1, le=25)
+    lead_time_days: float | None = Field(
+        default=None, ge=0, description="what-if: every SKU's mean lead time (days), its points scaled to it"
+    )
+    lead_time_factor: float = Field(default=1.0, gt=0, description="what-if: multiplies every lead-time point")
     production_lead_time_days: float = Field(default=14.0, ge=0)
     history_window: int | None = Field(default=None, ge=2)
     min_history: int = Field(default=6, ge=1)
@@ -130,6 +134,7 @@ class ReplenishmentInputs:
     suppliers: pd.DataFrame | None = None
     forecast: pd.DataFrame | None = None
     forecast_meta: dict[str, Any] = field(default_factory=dict)
+    reliability: Reliability | None = None  # precomputed from these receipts and offers (computed when None)
 
 
 @dataclass
@@ -274,9 +279,11 @@ def _supply(inputs: ReplenishmentInputs, skus: pd.Index, stats: DemandStats, mak
     offers_in = inputs.suppliers if inputs.suppliers is not None else _empty(_OFFER_COLUMNS)
     receipts = inputs.receipts if inputs.receipts is not None else _empty(_RECEIPT_COLUMNS)
     k = config.lead_time_points
-    reliability = supplier_reliability(
-        receipts, offers_in, inputs.as_of, config.reliability.model_copy(update={"points": k})
-    )
+    reliability = inputs.reliability
+    if reliability is None or reliability.points != k:
+        reliability = supplier_reliability(
+            receipts, offers_in, inputs.as_of, config.reliability.model_copy(update={"points": k})
+        )
     offers = _primary_offers(
         offers_in, reliability.offers, unit_cost, config.holding_rate, pd.Series(stats.mean, index=skus)
     )
@@ -285,7 +292,18 @@ def _supply(inputs: ReplenishmentInputs, skus: pd.Index, stats: DemandStats, mak
     lead_days = np.zeros((len(skus), k))
     lead_days[has_offer] = primary.loc[has_offer, reliability.point_columns].to_numpy(dtype=float)
     lead_days[make] = config.production_lead_time_days
+    lead_days = _lead_time_change(lead_days, config)
     return _Supply(reliability, offers, primary, has_offer, lead_days)
+
+
+def _lead_time_change(lead_days: Array, config: ReplenishmentConfig) -> Array:
+    """Lead-time points under a what-if: scaled so their mean is `lead_time_days` (all equal to it when the mean
+    is 0; the relative spread is kept), then multiplied by `lead_time_factor`."""
+    if config.lead_time_days is not None:
+        mean = lead_days.mean(axis=1, keepdims=True)
+        scale = np.divide(config.lead_time_days, mean, out=np.zeros_like(mean), where=mean > 0)
+        lead_days = np.where(mean > 0, lead_days * scale, config.lead_time_days)
+    return lead_days * config.lead_time_factor
 
 
 def _demand(
@@ -427,8 +445,12 @@ def _orders(
     return need, placed, splits, result
 
 
-def plan_replenishment(inputs: ReplenishmentInputs, config: ReplenishmentConfig | None = None) -> ReplenishmentPlan:
-    """Compute the replenishment plan of every item as of `inputs.as_of` (see the module docstring)."""
+def plan_replenishment(
+    inputs: ReplenishmentInputs, config: ReplenishmentConfig | None = None, *, provenance: bool = True
+) -> ReplenishmentPlan:
+    """Compute the replenishment plan of every item as of `inputs.as_of` (see the module docstring).
+
+    provenance=False skips the input fingerprints and per-line input hashes (for evaluations never stored)."""
     config = config or ReplenishmentConfig()
     started = time.perf_counter()
     as_of = pd.Timestamp(inputs.as_of)
@@ -509,7 +531,11 @@ def plan_replenishment(inputs: ReplenishmentInputs, config: ReplenishmentConfig 
     )
     supplier_col = supply.primary["supplier_id"].to_numpy(dtype=object).copy()
     supplier_col[~supply.has_offer] = None
-    input_hash = _line_hashes(history.qty, items, pos.on_hand, pos.backorders, pos.open_orders, supply.offers, skus)
+    input_hash = (
+        _line_hashes(history.qty, items, pos.on_hand, pos.backorders, pos.open_orders, supply.offers, skus)
+        if provenance
+        else np.full(n, None, dtype=object)
+    )
     splits_by_sku: dict[str, list[dict[str, Any]]] = {}
     for sku_id, supplier_id, qty_split, why in zip(
         splits["sku"], splits["supplier_id"], splits["qty"], splits["explanation"], strict=True
@@ -598,17 +624,16 @@ def plan_replenishment(inputs: ReplenishmentInputs, config: ReplenishmentConfig 
     exposure = _supplier_exposure(pos.open_orders, splits, unit_cost)
     alerts = build_alerts(alert_input, supply.reliability.suppliers, exposure, config.alerts)
 
-    fingerprint, fingerprints = inputs_fingerprint(
-        {
-            "items": inputs.items,
-            "demand": inputs.demand,
-            "inventory": inputs.inventory,
-            "open_orders": inputs.open_orders,
-            "receipts": inputs.receipts,
-            "suppliers": inputs.suppliers,
-            "forecast": inputs.forecast,
-        }
-    )
+    frames = {
+        "items": inputs.items,
+        "demand": inputs.demand,
+        "inventory": inputs.inventory,
+        "open_orders": inputs.open_orders,
+        "receipts": inputs.receipts,
+        "suppliers": inputs.suppliers,
+        "forecast": inputs.forecast,
+    }
+    fingerprint, fingerprints = inputs_fingerprint(frames) if provenance else (None, {})
     params = jsonable(
         {
             "as_of": as_of,
