@@ -1,7 +1,115 @@
-"""`/v1/data`."""
+"""`/v1/data/{table}`: upload a canonical table as CSV, JSON, Parquet or XLSX; validated, all-or-nothing upsert."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from pipelines.contracts import TABLE_ORDER
+from service import uploads
+from service.api.deps import EngineDep, ErpKey, SettingsDep
 
 router = APIRouter(prefix="/v1/data", tags=["data"])
+
+
+class UploadResult(BaseModel):
+    table: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    seconds: float
+
+
+class RowProblem(BaseModel):
+    row: int | None
+    column: str | None
+    value: Any = None
+    reason: str
+
+
+class UploadRejected(BaseModel):
+    detail: str
+    errors: list[RowProblem] = []
+    total: int = 0
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The table file as the raw body, or as the `file` field of a multipart form.",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"type": "array", "items": {"type": "object"}},
+                        {"type": "object", "properties": {"rows": {"type": "array", "items": {"type": "object"}}}},
+                    ]
+                }
+            },
+            "application/vnd.apache.parquet": _BINARY,
+            "application/x-parquet": _BINARY,
+            uploads.XLSX_TYPE: _BINARY,
+            "application/octet-stream": _BINARY,
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+DESCRIPTION = f"""Validate every row against the table's contract, then insert new keys and update changed rows in
+one transaction; nothing is stored unless every row passes, and sending the same file twice changes nothing.
+
+Tables, in load order (referenced tables first): {", ".join(TABLE_ORDER)}. Demand may be long (sku, date, qty) or
+wide (sku, then one column per period start). Rejected rows are listed as `errors: [{{row, column, value,
+reason}}]`; `row` counts records from 1, the header not included (CSV line = row + 1)."""
+
+
+@router.post(
+    "/{table}",
+    response_model=UploadResult,
+    summary="Upload a canonical table",
+    description=DESCRIPTION,
+    openapi_extra=BODY,
+    responses={
+        404: {"model": Problem, "description": "Not a canonical table."},
+        409: {"model": Problem, "description": "Conflicts with rows changed meanwhile; send it again."},
+        413: {"model": Problem, "description": "Body larger than `LEANPLAN_MAX_UPLOAD_MB`."},
+        415: {"model": Problem, "description": "Content type is not a table format."},
+        422: {"model": UploadRejected, "description": "Rejected; nothing was stored."},
+    },
+)
+async def upload(
+    request: Request,
+    table: Annotated[str, Path(description="Canonical table, e.g. items or demand.")],
+    engine: EngineDep,
+    settings: SettingsDep,
+    _: ErpKey,
+    format: Annotated[
+        Literal["csv", "json", "parquet", "xlsx"] | None,
+        Query(description="Format of an application/octet-stream body (or of a multipart file)."),
+    ] = None,
+) -> Any:
+    try:
+        uploads.check_table(table)
+        received = await uploads.receive(request, int(settings.max_upload_mb * 1024 * 1024), format)
+        try:
+            return await run_in_threadpool(uploads.store, engine, table, received)
+        finally:
+            received.close()
+    except uploads.UploadError as err:
+        return JSONResponse(status_code=err.status, content=err.body())
