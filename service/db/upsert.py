@@ -21,7 +21,6 @@ from sqlalchemy import Connection, Date, DateTime, Integer, Table
 from service.db.tables import CANONICAL_MODELS
 
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for DateTime on SQLite
-PG_NULL = r"\N"
 
 
 @dataclass(frozen=True)
@@ -63,12 +62,13 @@ def _stage(conn: Connection, table: Table, stage: str, frame: pd.DataFrame) -> N
     if dialect == "postgresql":
         conn.exec_driver_sql(f"CREATE TEMP TABLE {stage} (LIKE {quote(table.name)} INCLUDING DEFAULTS) ON COMMIT DROP")
         buffer = io.StringIO()
-        pd.DataFrame(values).to_csv(buffer, index=False, header=False, na_rep=PG_NULL)
+        null = f"null-{uuid.uuid4().hex}"  # a marker no cell can hold (a fixed one like \N would eat real text)
+        pd.DataFrame(values).to_csv(buffer, index=False, header=False, na_rep=null)
         raw = conn.connection.driver_connection
         assert raw is not None
         with (
             raw.cursor() as cursor,
-            cursor.copy(f"COPY {stage} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '{PG_NULL}')") as copy,
+            cursor.copy(f"COPY {stage} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '{null}')") as copy,
         ):
             copy.write(buffer.getvalue())
     else:

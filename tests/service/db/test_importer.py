@@ -141,3 +141,14 @@ def test_bad_input_changes_nothing(case: BadCase, loaded_engine: Engine, tmp_pat
     row, column, reason = case.expect
     assert any(i.row == row and i.column == column and reason in i.reason for i in err.value.errors[0].issues)
     assert snapshot(loaded_engine) == before
+
+
+def test_text_that_looks_like_a_null_marker_is_stored_verbatim(engine: Engine) -> None:
+    tables = valid_tables()
+    items = tables["items"].copy()
+    items.loc[0, "name"] = r"\N"
+    items.loc[1, "name"] = "NULL"
+    import_frames(engine, [RawInput("items", items, "items.csv")])
+    with engine.connect() as conn:
+        names = dict(conn.execute(text("SELECT sku, name FROM items")).all())
+    assert names["A-1"] == r"\N" and names["A-2"] == "NULL" and names["M-1"] == "tablet"
