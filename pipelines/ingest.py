@@ -238,6 +238,9 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.map(one).astype(object)
 
 
+MAX_INT = 2**31 - 1  # integer columns are 32-bit in the database
+
+
 def _parse_column(values: pd.Series, kind: str) -> tuple[pd.Series, list[tuple[pd.Series, str]]]:
     """Parse `values` as `kind`; returns the parsed series and (bad mask, reason) pairs."""
     present = values.notna()
@@ -252,8 +255,13 @@ def _parse_column(values: pd.Series, kind: str) -> tuple[pd.Series, list[tuple[p
         if kind == FLOAT:
             return parsed, bad
         fractional = parsed.notna() & np.isfinite(parsed) & (parsed != np.round(parsed))
-        whole = parsed.where(np.isfinite(parsed) & ~fractional)
-        return whole.round().astype("Int64"), [*bad, (fractional, "is not a whole number")]
+        too_big = parsed.notna() & np.isfinite(parsed) & (parsed.abs() > MAX_INT)
+        whole = parsed.where(np.isfinite(parsed) & ~fractional & ~too_big)
+        return whole.round().astype("Int64"), [
+            *bad,
+            (fractional, "is not a whole number"),
+            (too_big, f"is out of range (at most {MAX_INT:,} in magnitude)"),
+        ]
     return _parse_dates(values, kind, present)
 
 

@@ -96,8 +96,12 @@ def run(
     tracking_uri: str | None = None,
     progress: Callable[[int], None] | None = None,
     on_chunks: Callable[[int], None] | None = None,
+    on_registered: Callable[[str, str, ForecastResult], None] | None = None,
 ) -> TrainResult:
-    """Train, track and register; `history` is long demand [sku, date, qty]."""
+    """Train, track and register; `history` is long demand [sku, date, qty].
+
+    `on_registered(version, run_id, result)` runs after the version is registered and before the gate may make it
+    champion: store its forecasts there, so a champion never exists without them."""
     import mlflow
 
     if tracking_uri:
@@ -181,6 +185,8 @@ def run(
                 "run_id": parent.info.run_id,
             }.items():
                 client.set_model_version_tag(registry.MODEL_NAME, version, key, value)
+            if on_registered is not None:
+                on_registered(version, parent.info.run_id, result)
             decision = registry.gate(version, bundle, result, config.selection.metric)
             mlflow.set_tags({"model_version": version, "alias": decision.alias, "gate": decision.reason})
             seconds["logging"] = time.perf_counter() - logging_started

@@ -2,6 +2,7 @@
 plan (`optimizer.replenishment`), store `Plan` + `PlanLine` + `Alert` rows in one transaction, write CSV and XLSX.
 
 Public interface: `load_inputs(engine, as_of=None, skus=None)`, `store_plan(engine, plan, as_of)`,
+`insert_rows(conn, plan, plan_id)` (lines and alerts on an open transaction),
 `write_files(plan, plan_id, out_dir)`, `run(engine, as_of=None, skus=None, config=None, out_dir=None)`.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from optimizer.replenishment import ReplenishmentConfig, ReplenishmentInputs, ReplenishmentPlan, plan_replenishment
 from service.db.tables import Alert, ForecastSet, Plan, PlanLine
@@ -113,19 +114,34 @@ def _none(value: Any) -> Any:
     return value
 
 
+def line_rows(plan: ReplenishmentPlan, plan_id: str) -> list[dict[str, Any]]:
+    """`PlanLine` rows of a plan (NaN → NULL; quantities the table needs default to 0)."""
+    rows: list[dict[str, Any]] = [
+        {"plan_id": plan_id, **{str(k): _none(v) for k, v in row.items()}} for row in plan.lines.to_dict("records")
+    ]
+    for row in rows:
+        for column in ("on_hand", "open_qty", "backorders", "inventory_position", "order_qty"):
+            row[column] = row[column] if row[column] is not None else 0.0
+    return rows
+
+
+def alert_rows(plan: ReplenishmentPlan, plan_id: str) -> list[dict[str, Any]]:
+    """`Alert` rows of a plan."""
+    records = plan.alerts.to_dict("records")
+    return [{"plan_id": plan_id, **{str(k): _none(v) for k, v in row.items()}} for row in records]
+
+
+def insert_rows(conn: Connection, plan: ReplenishmentPlan, plan_id: str) -> None:
+    """Insert the plan's lines and alerts in batches on an open transaction (the `Plan` row must exist)."""
+    for table, rows in ((PlanLine, line_rows(plan, plan_id)), (Alert, alert_rows(plan, plan_id))):
+        for start in range(0, len(rows), _INSERT_BATCH):
+            conn.execute(insert(table), rows[start : start + _INSERT_BATCH])
+
+
 def store_plan(engine: Engine, plan: ReplenishmentPlan, as_of: pd.Timestamp, plan_id: str | None = None) -> str:
     """Insert the plan, its lines and its alerts in one transaction; returns the plan id."""
     plan_id = plan_id or f"rp-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     version = plan.params.get("forecast", {}).get("model_version")
-    line_rows: list[dict[str, Any]] = [
-        {"plan_id": plan_id, **{str(k): _none(v) for k, v in row.items()}} for row in plan.lines.to_dict("records")
-    ]
-    for row in line_rows:
-        for column in ("on_hand", "open_qty", "backorders", "inventory_position", "order_qty"):
-            row[column] = row[column] if row[column] is not None else 0.0
-    alert_rows: list[dict[str, Any]] = [
-        {"plan_id": plan_id, **{str(k): _none(v) for k, v in row.items()}} for row in plan.alerts.to_dict("records")
-    ]
     with engine.begin() as conn:
         conn.execute(
             insert(Plan).values(
@@ -137,10 +153,7 @@ def store_plan(engine: Engine, plan: ReplenishmentPlan, as_of: pd.Timestamp, pla
                 summary=plan.summary,
             )
         )
-        for start in range(0, len(line_rows), _INSERT_BATCH):
-            conn.execute(insert(PlanLine), line_rows[start : start + _INSERT_BATCH])
-        for start in range(0, len(alert_rows), _INSERT_BATCH):
-            conn.execute(insert(Alert), alert_rows[start : start + _INSERT_BATCH])
+        insert_rows(conn, plan, plan_id)
     return plan_id
 
 
@@ -201,4 +214,4 @@ def run(
     return RunResult(plan_id, plan, inputs.as_of, csv_path, xlsx_path)
 
 
-__all__ = ["RunResult", "load_inputs", "run", "store_plan", "write_files"]
+__all__ = ["RunResult", "alert_rows", "insert_rows", "line_rows", "load_inputs", "run", "store_plan", "write_files"]

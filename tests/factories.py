@@ -124,6 +124,9 @@ _REFERENCES = {
 }
 
 
+_INTEGER_COLUMNS = ("shelf_life_days", "nominal_lead_time_days", "op", "priority")
+
+
 class BadCase:
     """A valid table broken in one way; `expect` = (row, column, reason fragment) of the first reported issue."""
 
@@ -176,6 +179,10 @@ def bad_cases() -> list[BadCase]:
             cases.append(BadCase("negative", table, _with(frame, 0, numeric, "-5"), (1, numeric, "must be >")))
             cases.append(BadCase("nan", table, _with(frame, 0, numeric, "NaN"), (1, numeric, "is not a number")))
             cases.append(BadCase("inf", table, _with(frame, 0, numeric, "inf"), (1, numeric, "must be finite")))
+        integer = next((c for c in frame.columns if c in _INTEGER_COLUMNS), None)
+        if integer:
+            huge = _with(frame, 0, integer, "99999999999")
+            cases.append(BadCase("integer-out-of-range", table, huge, (1, integer, "is out of range")))
         if date:
             cases.append(BadCase("bad-date", table, _with(frame, 0, date, "2024-13-45"), (1, date, "is not a date")))
         duplicated = pd.concat([frame, frame.iloc[[0]]], ignore_index=True)

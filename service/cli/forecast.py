@@ -101,9 +101,10 @@ def train_command(
     from pipelines import train
     from pipelines.config import ExperimentConfig
     from service.db.engine import get_engine
-    from service.db.forecasts import load_demand, write_forecast_set
+    from service.db.forecasts import load_demand
     from service.db.migrate import upgrade
     from service.settings import get_settings
+    from service.training import forecast_writer, publish_champion
 
     settings = get_settings()
     cfg = _config(config)
@@ -117,6 +118,8 @@ def train_command(
         except ValueError as err:
             fail(f"invalid execution settings: {err}")
     engine = get_engine()
+    if score:
+        upgrade(engine)
     source = demand or cfg.data.demand
     if source is not None:
         history = _read_demand(Path(source), cfg.data.sku_pattern, cfg.data.end)
@@ -142,6 +145,7 @@ def train_command(
             tracking_uri=settings.mlflow_tracking_uri,
             progress=lambda n: bar.advance(task, n),
             on_chunks=lambda n: bar.update(task, total=n),
+            on_registered=forecast_writer(engine, cfg.name) if score else None,
         )
     table = Table(title=f"{cfg.name}: backtest of the champions per demand class")
     for column in ("class", "skus", "champions", "mase", "wape", "pinball", "coverage_80"):
@@ -156,17 +160,9 @@ def train_command(
     if fallbacks:
         typer.echo(f"{fallbacks} SKU(s) fell back to a baseline for some model (see report/fallbacks.csv in the run)")
     if score:
-        upgrade(engine)
-        info = {"run_id": outcome.run_id, "experiment": cfg.name, "alias": outcome.decision.alias}
-        rows = write_forecast_set(
-            engine,
-            outcome.model_version,
-            outcome.result.forecast,
-            publish_now=outcome.decision.alias == "champion",
-            info=info,
-        )
-        state = "published" if outcome.decision.alias == "champion" else "stored (not published: not the champion)"
-        typer.echo(f"forecast set {outcome.model_version}: {rows:,} rows {state}")
+        published = publish_champion(engine, outcome)
+        state = "published" if published else "stored (not published: not the champion)"
+        typer.echo(f"forecast set {outcome.model_version}: {len(outcome.result.forecast):,} rows {state}")
     typer.echo(
         f"timings: forecast {outcome.seconds['forecast']:.1f} s, MLflow logging {outcome.seconds['logging']:.1f} s"
     )
@@ -226,15 +222,14 @@ def _tracking() -> None:
 
 def _publish_if_stored(version: str) -> None:
     from service.db.engine import get_engine
-    from service.db.forecasts import publish
     from service.db.migrate import upgrade
+    from service.training import publish_if_stored
 
     engine = get_engine()
     upgrade(engine)
-    try:
-        publish(engine, version)
+    if publish_if_stored(engine, version):
         typer.echo(f"published forecast set {version}")
-    except LookupError:
+    else:
         typer.echo(f"no stored forecasts for v{version}; the current forecast set is unchanged")
 
 

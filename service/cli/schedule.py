@@ -1,9 +1,9 @@
 """`leanplan plan production`, `bench schedule` and `bench factory-schedule`: production scheduling with CP-SAT.
 
-`plan production` reads the canonical tables (and the published forecast set, and the latest replenishment plan's
-safety stocks, when there are any) from DATABASE_URL, nets requirements into production orders
-(`optimizer.schedule.requirements`), schedules them on the lines (`optimizer.schedule.solve`), stores a `Plan`
-row with its `ScheduledOperation` rows in one transaction and writes CSV/XLSX/Gantt JSON when asked.
+`plan production` plans with `service.production` (read the plant tables, the published forecast set and the latest
+replenishment plan's safety stocks from DATABASE_URL, net requirements into production orders, schedule them on the
+lines, store a `Plan` row with its `ScheduledOperation` rows in one transaction) and writes CSV/XLSX/Gantt JSON when
+asked.
 """
 
 from __future__ import annotations
@@ -11,168 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
 import typer
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import select
 
 from service.cli.apps import bench_app, fail, plan_app
+from service.production import orders_records, read_plant_files, read_plant_tables, store_schedule
 
 log = logging.getLogger(__name__)
 
-PLANT_TABLES = (
-    "items",
-    "demand",
-    "inventory",
-    "open_orders",
-    "customer_orders",
-    "routings",
-    "lines",
-    "line_downtime",
-    "changeovers",
-)
-DATE_COLUMNS = {
-    "demand": ["date"],
-    "inventory": ["as_of"],
-    "open_orders": ["due_date"],
-    "customer_orders": ["due_date"],
-    "line_downtime": ["start", "end"],
-}
-INSERT_BATCH = 5_000
-
-
-def read_plant_tables(engine: Engine) -> dict[str, pd.DataFrame]:
-    """The canonical tables production planning needs, with date columns parsed."""
-    frames: dict[str, pd.DataFrame] = {}
-    with engine.connect() as conn:
-        for table in PLANT_TABLES:
-            frame = pd.read_sql_table(table, conn)
-            for column in DATE_COLUMNS.get(table, []):
-                frame[column] = pd.to_datetime(frame[column])
-            frames[table] = frame
-    return frames
-
-
-def read_plant_files(directory: Path) -> dict[str, pd.DataFrame]:
-    """The plant tables from `<table>.csv` / `<table>.<part>.csv` files of a directory, validated."""
-    from pipelines.ingest import read_table
-
-    frames: dict[str, pd.DataFrame] = {}
-    for table in PLANT_TABLES:
-        files = sorted(directory.glob(f"{table}.csv")) + sorted(directory.glob(f"{table}.*.csv"))
-        if not files:
-            raise FileNotFoundError(f"{directory} has no {table}.csv")
-        frames[table] = pd.concat([read_table(f, table)[1] for f in files], ignore_index=True)
-    return frames
-
-
-def published_forecast(engine: Engine, skus: list[str]) -> tuple[pd.DataFrame | None, str | None]:
-    """(sku, date, mean) of the current published forecast set for `skus`, and its model version."""
-    from service.db.tables import Forecast, ForecastSet
-
-    with engine.connect() as conn:
-        version = conn.execute(
-            select(ForecastSet.model_version)
-            .where(ForecastSet.status == "published")
-            .order_by(ForecastSet.published_at.desc())
-        ).scalar()
-        if version is None:
-            return None, None
-        rows = conn.execute(
-            select(Forecast.sku, Forecast.date, Forecast.mean).where(
-                Forecast.model_version == version, Forecast.sku.in_(skus)
-            )
-        ).all()
-    if not rows:
-        return None, version
-    frame = pd.DataFrame(rows, columns=["sku", "date", "mean"])
-    frame["date"] = pd.to_datetime(frame["date"])
-    return frame, version
-
-
-def replenishment_safety_stock(engine: Engine, skus: list[str]) -> tuple[pd.Series | None, str | None]:
-    """Safety stock per SKU from the latest done/approved plan that has plan lines for any of `skus`."""
-    from service.db.tables import Plan, PlanLine
-
-    with engine.connect() as conn:
-        plan_id = conn.execute(
-            select(Plan.id)
-            .join(PlanLine, PlanLine.plan_id == Plan.id)
-            .where(Plan.status.in_(("done", "approved")), PlanLine.sku.in_(skus), PlanLine.safety_stock.is_not(None))
-            .order_by(Plan.created_at.desc())
-            .limit(1)
-        ).scalar()
-        if plan_id is None:
-            return None, None
-        rows = conn.execute(
-            select(PlanLine.sku, PlanLine.safety_stock).where(PlanLine.plan_id == plan_id, PlanLine.sku.in_(skus))
-        ).all()
-    series = pd.Series({sku: float(ss) for sku, ss in rows if ss is not None}, dtype=float)
-    return series, plan_id
-
-
-def store_schedule(
-    engine: Engine,
-    table: pd.DataFrame,
-    as_of: pd.Timestamp,
-    params: dict[str, Any],
-    summary: dict[str, Any],
-    model_version: str | None,
-) -> str:
-    """Insert a `Plan` row and its `ScheduledOperation` rows in one transaction; returns the plan id."""
-    from service.db.tables import Plan, ScheduledOperation
-
-    plan_id = f"pp-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-    rows = [
-        {
-            "plan_id": plan_id,
-            "job_id": str(r["job"]),
-            "op": int(r["operation"]),
-            "sku": str(r["sku"]),
-            "qty": float(r["qty"]),
-            "line_id": str(r["line"]),
-            "start": pd.Timestamp(r["start"]).to_pydatetime(),
-            "end": pd.Timestamp(r["end"]).to_pydatetime(),
-            "setup_minutes": float(r["setup_minutes"]),
-            "due": pd.Timestamp(r["due"]).to_pydatetime(),
-            "lateness_minutes": 0.0 if pd.isna(r["lateness_minutes"]) else float(r["lateness_minutes"]),
-        }
-        for r in table.to_dict("records")
-    ]
-    with engine.begin() as conn:
-        conn.execute(
-            insert(Plan).values(
-                id=plan_id,
-                status="done",
-                as_of=pd.Timestamp(as_of).date(),
-                model_version=model_version,
-                params=params,
-                summary=summary,
-            )
-        )
-        for start in range(0, len(rows), INSERT_BATCH):
-            conn.execute(insert(ScheduledOperation), rows[start : start + INSERT_BATCH])
-    return plan_id
-
-
-def orders_records(orders: pd.DataFrame) -> list[dict[str, Any]]:
-    """Production orders as JSON-friendly records (dates ISO), kept with the plan so it can be rescheduled."""
-    out = orders.copy()
-    for column in ("release", "due"):
-        out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%dT%H:%M")
-    return [{str(k): v for k, v in row.items()} for row in out.to_dict("records")]
-
-
-def _default_as_of(frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
-    """The latest inventory snapshot of the make SKUs: the date the stock figures describe."""
-    make = set(frames["items"].loc[frames["items"]["make_or_buy"] == "make", "sku"])
-    inventory = frames["inventory"][frames["inventory"]["sku"].isin(make)]
-    if inventory.empty:
-        raise LookupError("no inventory snapshot for make SKUs: give --as-of")
-    return pd.Timestamp(inventory["as_of"].max())
+__all__ = ["orders_records", "read_plant_files", "read_plant_tables", "store_schedule"]
 
 
 @plan_app.command("production")
@@ -189,85 +40,35 @@ def plan_production(
     out: Annotated[Path | None, typer.Option(help="Write <plan>.csv, .xlsx and .gantt.json here.")] = None,
 ) -> None:
     """Net requirements into production orders, schedule them on the lines and store the plan."""
-    from optimizer.schedule.plant import build_problem
-    from optimizer.schedule.problem import ScheduleInputError
-    from optimizer.schedule.report import gantt_data, kpis, schedule_table, write_csv, write_xlsx
-    from optimizer.schedule.requirements import NettingOptions, production_orders
-    from optimizer.schedule.solve import SolveOptions, solve
+    from optimizer.schedule.report import gantt_data, write_csv, write_xlsx
+    from service import production
     from service.db import migrate
     from service.db.engine import get_engine
 
     if objective not in ("weighted", "lexicographic"):
         fail(f"--objective must be 'weighted' or 'lexicographic', got {objective!r}")
     mode: Literal["weighted", "lexicographic"] = "weighted" if objective == "weighted" else "lexicographic"
+    options = production.ProductionOptions(
+        horizon_days=horizon,
+        time_limit=time_limit,
+        workers=workers,
+        objective=mode,
+        as_of=as_of or None,
+        cover_days=cover_days,
+        max_batch_hours=max_batch_hours,
+    )
     engine = get_engine()
     migrate.upgrade(engine)
-    frames = read_plant_tables(engine)
-    if frames["items"].empty or frames["lines"].empty:
-        fail("no items or no lines in the database; load data with `leanplan import data/sample`")
     try:
-        start = pd.Timestamp(as_of) if as_of else _default_as_of(frames)
-        netting = NettingOptions(
-            as_of=start, horizon_days=horizon, cover_days=cover_days, max_batch_hours=max_batch_hours
-        )
-        make = sorted(frames["items"].loc[frames["items"]["make_or_buy"] == "make", "sku"])
-        forecast, version = published_forecast(engine, make)
-        safety, safety_plan = replenishment_safety_stock(engine, make)
-        orders = production_orders(
-            frames["items"],
-            frames["demand"],
-            frames["inventory"],
-            frames["open_orders"],
-            frames["customer_orders"],
-            frames["routings"],
-            netting,
-            forecast=forecast,
-            safety_stock=safety,
-        )
-        if orders.empty:
-            fail(f"nothing to make: stock covers every make SKU's requirements for {horizon} days from {start.date()}")
-        problem, index = build_problem(
-            orders,
-            frames["items"],
-            frames["lines"],
-            frames["routings"],
-            frames["changeovers"],
-            frames["line_downtime"],
-            start,
-            horizon,
-        )
-        result = solve(problem, SolveOptions(time_limit=time_limit, workers=workers, objective=mode))
-    except (ScheduleInputError, LookupError, ValueError) as err:
-        fail(f"cannot plan production: {err}")
-    if result.schedule is None:
-        fail(f"no schedule: {result.status}; {result.reason or 'try a longer --time-limit'}")
-    table = schedule_table(problem, index, result.schedule)
-    end = start.to_pydatetime() + dt.timedelta(days=horizon)
-    plan_kpis = kpis(table, frames["lines"], frames["line_downtime"], start.to_pydatetime(), end)
-    summary: dict[str, Any] = {
-        "kind": "production",
-        "kpis": plan_kpis,
-        "solver": result.as_dict(),
-        "orders": orders_records(orders),
-    }
-    params: dict[str, Any] = {
-        "kind": "production",
-        "horizon_days": horizon,
-        "time_limit": time_limit,
-        "workers": workers,
-        "objective": mode,
-        "cover_days": cover_days,
-        "max_batch_hours": max_batch_hours,
-        "forecast": {"model_version": version} if forecast is not None else {"fallback": "trailing 12-month mean"},
-        "safety_stock": {"plan_id": safety_plan} if safety is not None else {"fallback": "7 days of mean demand"},
-        "orders": len(orders),
-    }
-    plan_id = store_schedule(engine, table, start, params, summary, version)
+        plan_id, plan = production.run(engine, options)
+    except production.ProductionError as err:
+        fail(str(err))
+    table, result = plan.table, plan.result
     if out is not None:
         write_csv(table, out / f"{plan_id}.csv")
-        write_xlsx(table, plan_kpis, out / f"{plan_id}.xlsx")
+        write_xlsx(table, plan.kpis, out / f"{plan_id}.xlsx")
         (out / f"{plan_id}.gantt.json").write_text(json.dumps(gantt_data(table)))
-    k = plan_kpis
+    k = plan.kpis
     typer.echo(
         f"plan {plan_id}: {k['orders']} orders, {k['operations']} operations on {table['line'].nunique()} lines; "
         f"on time {k['on_time_pct']}%, tardiness {k['total_tardiness_hours']} h, "

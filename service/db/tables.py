@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Double, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import JSON, Date, DateTime, Double, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -190,6 +190,10 @@ class Plan(Base):
     approved_by: Mapped[str | None] = mapped_column(String)
 
 
+#: the one-active-job-per-lock_key index covers queued and running jobs only (a partial index on both databases)
+ACTIVE_JOBS = text("status IN ('queued', 'running')")
+
+
 class Job(Base):
     """Durable background work (training, planning) picked up by `leanplan worker`."""
 
@@ -209,7 +213,10 @@ class Job(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_jobs_status_created", "status", "created_at"),
+        Index("uq_jobs_active_lock", "lock_key", unique=True, sqlite_where=ACTIVE_JOBS, postgresql_where=ACTIVE_JOBS),
+    )
 
 
 class ApiKey(Base):

@@ -1,0 +1,382 @@
+"""Production scheduling against the database: read the plant tables (and the published forecast set and the latest
+replenishment plan's safety stocks, when there are any), net requirements into production orders
+(`optimizer.schedule.requirements`), schedule them on the lines (`optimizer.schedule.solve`) and store a `Plan` row
+with its `ScheduledOperation` rows in one transaction.
+
+Public interface: `ProductionOptions`, `ProductionInputs`, `ProductionPlan`, `ProductionError`, `NothingToMake`,
+`load`, `compute`, `store`, `run`; helpers `read_plant_tables`, `read_plant_files`, `published_forecast`,
+`replenishment_safety_stock`, `operation_rows`, `insert_operations`, `store_schedule`, `orders_records`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, insert, select
+
+if TYPE_CHECKING:
+    from optimizer.schedule.plant import PlantIndex
+    from optimizer.schedule.problem import Problem
+    from optimizer.schedule.solve import Result
+
+PLANT_TABLES = (
+    "items",
+    "demand",
+    "inventory",
+    "open_orders",
+    "customer_orders",
+    "routings",
+    "lines",
+    "line_downtime",
+    "changeovers",
+)
+DATE_COLUMNS = {
+    "demand": ["date"],
+    "inventory": ["as_of"],
+    "open_orders": ["due_date"],
+    "customer_orders": ["due_date"],
+    "line_downtime": ["start", "end"],
+}
+INSERT_BATCH = 5_000
+
+
+class ProductionError(ValueError):
+    """Production cannot be planned; the message says why and what to do."""
+
+
+class NothingToMake(ProductionError):
+    """Stock covers every make SKU's requirements over the horizon: no production order."""
+
+
+@dataclass(frozen=True)
+class ProductionOptions:
+    """Netting and solver settings of a production plan."""
+
+    horizon_days: int = 28
+    time_limit: float = 60.0
+    workers: int = 2
+    objective: Literal["weighted", "lexicographic"] = "weighted"
+    as_of: pd.Timestamp | str | None = None
+    cover_days: int = 28
+    max_batch_hours: float = 12.0
+
+
+@dataclass
+class ProductionInputs:
+    """The plant tables, the plan start, the make SKUs, the forecast and the safety stocks with their sources."""
+
+    frames: dict[str, pd.DataFrame]
+    start: pd.Timestamp
+    make: list[str]
+    forecast: pd.DataFrame | None
+    model_version: str | None
+    safety_stock: pd.Series | None
+    safety_source: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ProductionPlan:
+    """A computed schedule: the operations table (`optimizer.schedule.report.schedule_table`), the orders, KPIs, the
+    solver result, summary and params (as stored with the plan)."""
+
+    table: pd.DataFrame
+    orders: pd.DataFrame
+    kpis: dict[str, Any]
+    result: Result
+    summary: dict[str, Any]
+    params: dict[str, Any]
+    as_of: pd.Timestamp
+    model_version: str | None
+
+
+def read_plant_tables(engine: Engine) -> dict[str, pd.DataFrame]:
+    """The canonical tables production planning needs, with date columns parsed."""
+    frames: dict[str, pd.DataFrame] = {}
+    with engine.connect() as conn:
+        for table in PLANT_TABLES:
+            frame = pd.read_sql_table(table, conn)
+            for column in DATE_COLUMNS.get(table, []):
+                frame[column] = pd.to_datetime(frame[column])
+            frames[table] = frame
+    return frames
+
+
+def read_plant_files(directory: Path) -> dict[str, pd.DataFrame]:
+    """The plant tables from `<table>.csv` / `<table>.<part>.csv` files of a directory, validated."""
+    from pipelines.ingest import read_table
+
+    frames: dict[str, pd.DataFrame] = {}
+    for table in PLANT_TABLES:
+        files = sorted(directory.glob(f"{table}.csv")) + sorted(directory.glob(f"{table}.*.csv"))
+        if not files:
+            raise FileNotFoundError(f"{directory} has no {table}.csv")
+        frames[table] = pd.concat([read_table(f, table)[1] for f in files], ignore_index=True)
+    return frames
+
+
+def published_forecast(engine: Engine, skus: list[str]) -> tuple[pd.DataFrame | None, str | None]:
+    """(sku, date, mean) of the current published forecast set for `skus`, and its model version."""
+    from service.db.tables import Forecast, ForecastSet
+
+    with engine.connect() as conn:
+        version = conn.execute(
+            select(ForecastSet.model_version)
+            .where(ForecastSet.status == "published")
+            .order_by(ForecastSet.published_at.desc())
+        ).scalar()
+        if version is None:
+            return None, None
+        rows = conn.execute(
+            select(Forecast.sku, Forecast.date, Forecast.mean).where(
+                Forecast.model_version == version, Forecast.sku.in_(skus)
+            )
+        ).all()
+    if not rows:
+        return None, version
+    frame = pd.DataFrame(rows, columns=["sku", "date", "mean"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame, version
+
+
+def replenishment_safety_stock(engine: Engine, skus: list[str]) -> tuple[pd.Series | None, str | None]:
+    """Safety stock per SKU from the latest done/approved plan that has plan lines for any of `skus`."""
+    from service.db.tables import Plan, PlanLine
+
+    with engine.connect() as conn:
+        plan_id = conn.execute(
+            select(Plan.id)
+            .join(PlanLine, PlanLine.plan_id == Plan.id)
+            .where(Plan.status.in_(("done", "approved")), PlanLine.sku.in_(skus), PlanLine.safety_stock.is_not(None))
+            .order_by(Plan.created_at.desc())
+            .limit(1)
+        ).scalar()
+        if plan_id is None:
+            return None, None
+        rows = conn.execute(
+            select(PlanLine.sku, PlanLine.safety_stock).where(PlanLine.plan_id == plan_id, PlanLine.sku.in_(skus))
+        ).all()
+    series = pd.Series({sku: float(ss) for sku, ss in rows if ss is not None}, dtype=float)
+    return series, plan_id
+
+
+def operation_rows(table: pd.DataFrame, plan_id: str) -> list[dict[str, Any]]:
+    """`ScheduledOperation` rows of a schedule table."""
+    return [
+        {
+            "plan_id": plan_id,
+            "job_id": str(r["job"]),
+            "op": int(r["operation"]),
+            "sku": str(r["sku"]),
+            "qty": float(r["qty"]),
+            "line_id": str(r["line"]),
+            "start": pd.Timestamp(r["start"]).to_pydatetime(),
+            "end": pd.Timestamp(r["end"]).to_pydatetime(),
+            "setup_minutes": float(r["setup_minutes"]),
+            "due": pd.Timestamp(r["due"]).to_pydatetime(),
+            "lateness_minutes": 0.0 if pd.isna(r["lateness_minutes"]) else float(r["lateness_minutes"]),
+        }
+        for r in table.to_dict("records")
+    ]
+
+
+def insert_operations(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert `ScheduledOperation` rows in batches on an open transaction."""
+    from service.db.tables import ScheduledOperation
+
+    for start in range(0, len(rows), INSERT_BATCH):
+        conn.execute(insert(ScheduledOperation), rows[start : start + INSERT_BATCH])
+
+
+def store_schedule(
+    engine: Engine,
+    table: pd.DataFrame,
+    as_of: pd.Timestamp,
+    params: dict[str, Any],
+    summary: dict[str, Any],
+    model_version: str | None,
+) -> str:
+    """Insert a `Plan` row and its `ScheduledOperation` rows in one transaction; returns the plan id."""
+    from service.db.tables import Plan
+
+    plan_id = f"pp-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    rows = operation_rows(table, plan_id)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Plan).values(
+                id=plan_id,
+                status="done",
+                as_of=pd.Timestamp(as_of).date(),
+                model_version=model_version,
+                params=params,
+                summary=summary,
+            )
+        )
+        insert_operations(conn, rows)
+    return plan_id
+
+
+def orders_records(orders: pd.DataFrame) -> list[dict[str, Any]]:
+    """Production orders as JSON-friendly records (dates ISO), kept with the plan so it can be rescheduled."""
+    out = orders.copy()
+    for column in ("release", "due"):
+        out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%dT%H:%M")
+    return [{str(k): v for k, v in row.items()} for row in out.to_dict("records")]
+
+
+def default_as_of(frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
+    """The latest inventory snapshot of the make SKUs: the date the stock figures describe."""
+    make = set(frames["items"].loc[frames["items"]["make_or_buy"] == "make", "sku"])
+    inventory = frames["inventory"][frames["inventory"]["sku"].isin(make)]
+    if inventory.empty:
+        raise LookupError("no inventory snapshot for make SKUs: give --as-of")
+    return pd.Timestamp(inventory["as_of"].max())
+
+
+def load(
+    engine: Engine,
+    options: ProductionOptions,
+    skus: str | None = None,
+    safety_stock: pd.Series | None = None,
+    safety_source: dict[str, Any] | None = None,
+) -> ProductionInputs:
+    """Read the plant tables, the published forecast and the safety stocks (`safety_stock` when given, e.g. from a
+    replenishment plan computed in the same job; else the latest stored plan's). `skus` is a glob on the make SKUs.
+
+    Raises `ProductionError` when there is nothing to plan with."""
+    frames = read_plant_tables(engine)
+    if frames["items"].empty or frames["lines"].empty:
+        raise ProductionError("no items or no lines in the database; load data with `leanplan import data/sample`")
+    if skus:
+        items = frames["items"]
+        pairs = zip(items["sku"], items["make_or_buy"], strict=True)
+        keep = [fnmatch.fnmatchcase(sku, skus) or kind != "make" for sku, kind in pairs]
+        frames["items"] = items[keep].reset_index(drop=True)
+    try:
+        start = pd.Timestamp(options.as_of) if options.as_of is not None else default_as_of(frames)
+    except (LookupError, ValueError) as err:
+        raise ProductionError(f"cannot plan production: {err}") from err
+    make = sorted(frames["items"].loc[frames["items"]["make_or_buy"] == "make", "sku"])
+    forecast, version = published_forecast(engine, make)
+    source: dict[str, Any]
+    if safety_stock is None:
+        safety_stock, safety_plan = replenishment_safety_stock(engine, make)
+        source = {"plan_id": safety_plan} if safety_stock is not None else {"fallback": "7 days of mean demand"}
+    else:
+        source = safety_source or {"source": "given"}
+    return ProductionInputs(frames, pd.Timestamp(start), make, forecast, version, safety_stock, source)
+
+
+def compute(inputs: ProductionInputs, options: ProductionOptions) -> ProductionPlan:
+    """Net requirements into orders and schedule them; raises `ProductionError` when there is no schedule."""
+    from optimizer.schedule.plant import build_problem
+    from optimizer.schedule.problem import ScheduleInputError
+    from optimizer.schedule.report import kpis, schedule_table
+    from optimizer.schedule.requirements import NettingOptions, production_orders
+    from optimizer.schedule.solve import SolveOptions, solve
+
+    frames, start, horizon = inputs.frames, inputs.start, options.horizon_days
+    if not inputs.make:
+        raise NothingToMake("nothing to make: no item is a 'make' SKU; production needs items with make_or_buy 'make'")
+    problem: Problem
+    index: PlantIndex
+    try:
+        netting = NettingOptions(
+            as_of=start, horizon_days=horizon, cover_days=options.cover_days, max_batch_hours=options.max_batch_hours
+        )
+        orders = production_orders(
+            frames["items"],
+            frames["demand"],
+            frames["inventory"],
+            frames["open_orders"],
+            frames["customer_orders"],
+            frames["routings"],
+            netting,
+            forecast=inputs.forecast,
+            safety_stock=inputs.safety_stock,
+        )
+        if orders.empty:
+            raise NothingToMake(
+                f"nothing to make: stock covers every make SKU's requirements for {horizon} days from {start.date()}"
+            )
+        problem, index = build_problem(
+            orders,
+            frames["items"],
+            frames["lines"],
+            frames["routings"],
+            frames["changeovers"],
+            frames["line_downtime"],
+            start,
+            horizon,
+        )
+        result = solve(
+            problem, SolveOptions(time_limit=options.time_limit, workers=options.workers, objective=options.objective)
+        )
+    except ProductionError:
+        raise
+    except (ScheduleInputError, LookupError, ValueError) as err:
+        raise ProductionError(f"cannot plan production: {err}") from err
+    if result.schedule is None:
+        raise ProductionError(f"no schedule: {result.status}; {result.reason or 'try a longer --time-limit'}")
+    table = schedule_table(problem, index, result.schedule)
+    end = start.to_pydatetime() + dt.timedelta(days=horizon)
+    plan_kpis = kpis(table, frames["lines"], frames["line_downtime"], start.to_pydatetime(), end)
+    summary: dict[str, Any] = {
+        "kind": "production",
+        "kpis": plan_kpis,
+        "solver": result.as_dict(),
+        "orders": orders_records(orders),
+    }
+    params: dict[str, Any] = {
+        "kind": "production",
+        "horizon_days": horizon,
+        "time_limit": options.time_limit,
+        "workers": options.workers,
+        "objective": options.objective,
+        "cover_days": options.cover_days,
+        "max_batch_hours": options.max_batch_hours,
+        "forecast": (
+            {"model_version": inputs.model_version}
+            if inputs.forecast is not None
+            else {"fallback": "trailing 12-month mean"}
+        ),
+        "safety_stock": inputs.safety_source,
+        "orders": len(orders),
+    }
+    return ProductionPlan(table, orders, plan_kpis, result, summary, params, start, inputs.model_version)
+
+
+def store(engine: Engine, plan: ProductionPlan) -> str:
+    """Store the plan and its operations in one transaction; returns the new plan id ('pp-…')."""
+    return store_schedule(engine, plan.table, plan.as_of, plan.params, plan.summary, plan.model_version)
+
+
+def run(engine: Engine, options: ProductionOptions, skus: str | None = None) -> tuple[str, ProductionPlan]:
+    """Load, compute, store; returns (plan id, plan)."""
+    plan = compute(load(engine, options, skus), options)
+    return store(engine, plan), plan
+
+
+__all__ = [
+    "NothingToMake",
+    "ProductionError",
+    "ProductionInputs",
+    "ProductionOptions",
+    "ProductionPlan",
+    "compute",
+    "load",
+    "operation_rows",
+    "orders_records",
+    "published_forecast",
+    "read_plant_files",
+    "read_plant_tables",
+    "replenishment_safety_stock",
+    "run",
+    "store",
+    "store_schedule",
+]
