@@ -6,8 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup run test lint format bench clean browser wrk
 
 setup: $(STAMP)
 
@@ -23,9 +25,23 @@ run: setup
 	$(BIN)/leanplan train -c experiments/quick.yaml
 	$(BIN)/leanplan plan replenishment --skus 'RAF-*'
 	$(BIN)/leanplan plan production --time-limit 20
-	@echo "MLflow UI: $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/var/mlflow.db"
+	@KEY=$$($(BIN)/leanplan keys create --role admin --name "make run" 2>/dev/null) && \
+	echo "" && \
+	echo "leanplan API on http://$(HOST):$(PORT)  (OpenAPI: http://$(HOST):$(PORT)/docs, planner pages: http://$(HOST):$(PORT)/app)" && \
+	echo "admin key (shown once): $$KEY" && \
+	echo "" && \
+	echo "try:" && \
+	echo "  curl -H 'Authorization: Bearer $$KEY' 'http://$(HOST):$(PORT)/v1/forecasts/RAF-0001'" && \
+	echo "  curl -H 'Authorization: Bearer $$KEY' 'http://$(HOST):$(PORT)/v1/forecasts?sku=RAF-0001,RAF-0002&format=csv'" && \
+	echo "  curl -X POST -H 'Authorization: Bearer $$KEY' -H 'Content-Type: application/json' -d '{\"skus\": \"RAF-*\"}' http://$(HOST):$(PORT)/v1/plans" && \
+	echo "MLflow UI: $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/var/mlflow.db" && \
+	echo "" && \
+	exec $(BIN)/leanplan serve --host $(HOST) --port $(PORT) --job-workers 1
 
-test: setup
+browser:
+	@command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
+test: setup browser
 	LEANPLAN_TEST_POSTGRES_URL=$${LEANPLAN_TEST_POSTGRES_URL:-$(POSTGRES_URL)} $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: setup
@@ -37,7 +53,7 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: setup
+bench: setup wrk
 	@mkdir -p var/bench
 	$(BIN)/leanplan bench load --rows 1000000 --database-url sqlite:///var/bench/load.db \
 		--database-url $${LEANPLAN_TEST_POSTGRES_URL:-$(POSTGRES_URL)} --out var/bench/load.json
@@ -52,6 +68,10 @@ bench: setup
 	$(BIN)/leanplan bench schedule data/real/scheduling/jsplib --bounds data/real/scheduling/jsplib/optima.csv \
 		--time-limit 60 --only ft10 --json var/bench/schedule_ft10.json --solutions var/bench/solutions/jsplib
 	$(BIN)/leanplan bench factory-schedule --time-limit 60 --json var/bench/schedule_factory.json
+	$(BIN)/leanplan bench api --database-url sqlite:///var/bench/api.db --database-url $${LEANPLAN_TEST_POSTGRES_URL:-$(POSTGRES_URL)} --json var/bench/api.json
+
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y wrk; }
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -41,7 +41,7 @@ class KeyInfo:
 
 def role_allows(have: str, need: str) -> bool:
     """True when role `have` includes the rights of role `need`."""
-    return have in ROLES and ROLES.index(have) >= ROLES.index(need)  # type: ignore[arg-type]
+    return have in ROLES and need in ROLES and ROLES.index(have) >= ROLES.index(need)
 
 
 def _digest(secret: str) -> str:
@@ -66,7 +66,7 @@ def create_key(engine: Engine, role: str, name: str = "") -> tuple[KeyInfo, str]
     name = name or f"{role} key"
     with engine.begin() as conn:
         conn.execute(insert(ApiKey).values(id=key_id, name=name, role=role, prefix=key_id, key_hash=_digest(secret)))
-    return KeyInfo(key_id, name, role), f"{PREFIX}{key_id}_{secret}"  # type: ignore[arg-type]
+    return KeyInfo(key_id, name, role), f"{PREFIX}{key_id}_{secret}"
 
 
 def list_keys(engine: Engine) -> list[dict[str, object]]:

@@ -13,6 +13,7 @@ from service.api.metrics import Metrics, MetricsMiddleware
 from service.api.routes import alerts, data, forecasts, health, keys, models, plans, skus, training, whatif
 from service.auth import KeyVerifier
 from service.settings import Settings, get_settings
+from service.web import install as install_pages
 
 ROUTERS = (health, keys, data, forecasts, skus, alerts, training, models, plans, whatif)
 DESCRIPTION = """Forecasts per SKU, replenishment plans and production schedules for ERP systems, planners and data
@@ -40,5 +41,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
+    install_pages(app, settings)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -393,7 +393,7 @@ def sku_detail(engine: Engine, sku: str, tracking_uri: str) -> dict[str, Any]:
         item = conn.execute(select(*Item.__table__.c).where(Item.sku == sku)).mappings().first()
         if item is None:
             raise SkuNotFound(sku)
-        plan = latest_plan(conn)
+        plan = latest_plan(conn, [sku])
         line = None
         alerts: list[dict[str, Any]] = []
         if plan is not None:

@@ -44,11 +44,15 @@ def _frame(conn: Connection, query: Any, dates: Sequence[str] = ()) -> pd.DataFr
     return frame
 
 
-def latest_plan(conn: Connection) -> Any:
-    """The most recent done or approved plan (id, as_of, params), or None."""
+def latest_plan(conn: Connection, skus: Sequence[str] | None = None) -> Any:
+    """The most recent done or approved plan with replenishment lines (for any of `skus`, when given) — a
+    production-only plan has none — as (id, as_of, params, status), or None."""
+    lines = select(PlanLine.sku).where(PlanLine.plan_id == Plan.id)
+    if skus is not None:
+        lines = lines.where(PlanLine.sku.in_(list(skus)))
     return conn.execute(
         select(Plan.id, Plan.as_of, Plan.params, Plan.status)
-        .where(Plan.status.in_(PLAN_STATUSES))
+        .where(Plan.status.in_(PLAN_STATUSES), lines.exists())
         .order_by(Plan.created_at.desc(), Plan.id.desc())
         .limit(1)
     ).first()
@@ -125,7 +129,7 @@ def evaluate(engine: Engine, skus: Sequence[str], change: Change) -> dict[str, A
     """Baseline, scenario and deltas per SKU (and the stored plan's figures when a plan exists); nothing is saved."""
     wanted = list(dict.fromkeys(skus))
     with engine.connect() as conn:
-        plan = latest_plan(conn)
+        plan = latest_plan(conn, wanted)
         stored = pd.DataFrame()
         if plan is not None:
             stored = _frame(

@@ -75,7 +75,8 @@ class _DatabaseCollector(Collector):
         yield age
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
+def _aware(value: dt.datetime | None) -> dt.datetime:
+    assert value is not None  # the query selects finished jobs with both times
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
