@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 
+from service.cli import api_bench as _api_bench  # noqa: F401  (registers commands)
 from service.cli import data as _data  # noqa: F401  (registers commands)
 from service.cli import forecast as _forecast  # noqa: F401
 from service.cli import forecast_bench as _forecast_bench  # noqa: F401  (registers commands)
 from service.cli import inventory as _inventory  # noqa: F401  (registers commands)
+from service.cli import pages_bench as _pages_bench  # noqa: F401  (registers commands)
 from service.cli import schedule as _schedule  # noqa: F401  (registers commands)
 from service.cli import serve as _serve  # noqa: F401  (registers commands)
+from service.cli import upload_bench as _upload_bench  # noqa: F401  (registers commands)
+from service.cli import worker as _worker  # noqa: F401  (registers commands)
 from service.cli.apps import app
 
 
