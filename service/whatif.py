@@ -140,7 +140,9 @@ def evaluate(engine: Engine, skus: Sequence[str], change: Change) -> dict[str, A
     as_of = pd.Timestamp(plan.as_of) if plan is not None and plan.as_of is not None else None
     inputs = load_inputs(engine, wanted, as_of)
     config = _plan_config(plan.params if plan is not None else None)
-    targets = stored["service_target"] if not stored.empty else None
+    targets = None
+    if not stored.empty:  # each SKU at the fill rate the plan gave it (its allocation), else its class target
+        targets = stored["expected_fill_rate"].where(stored["expected_fill_rate"].notna(), stored["service_target"])
     table = what_if(inputs, change, config, targets)
     results = []
     for sku in wanted:

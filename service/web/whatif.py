@@ -55,9 +55,9 @@ def current(engine: Engine, sku: str) -> dict[str, Any] | None:
         line = None
         if plan is not None:
             line = conn.execute(
-                select(PlanLine.service_target, PlanLine.lead_time_days, PlanLine.supplier_id).where(
-                    PlanLine.plan_id == plan.id, PlanLine.sku == sku
-                )
+                select(
+                    PlanLine.service_target, PlanLine.expected_fill_rate, PlanLine.lead_time_days, PlanLine.supplier_id
+                ).where(PlanLine.plan_id == plan.id, PlanLine.sku == sku)
             ).first()
         moq = item.moq
         if line is not None and line.supplier_id:
@@ -68,7 +68,8 @@ def current(engine: Engine, sku: str) -> dict[str, Any] | None:
     return {
         "sku": item.sku,
         "name": item.name,
-        "service_target": _number(line.service_target) if line is not None else None,
+        # the fill rate the plan gave this SKU (its share of the class target), which the baseline reproduces
+        "service_target": _number(line.expected_fill_rate or line.service_target) if line is not None else None,
         "lead_time_days": _number(line.lead_time_days) if line is not None else None,
         "moq": _number(moq),
     }

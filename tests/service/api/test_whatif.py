@@ -113,6 +113,8 @@ def test_what_if_is_monotone_and_saves_nothing(
     assert [r["sku"] for r in base["results"]] == SKUS
     for r in base["results"]:
         assert r["plan"] is not None and r["plan"]["service_target"] == 0.95
+        for figure in ("safety_stock", "reorder_point", "order_up_to", "expected_fill_rate"):  # "now" is the plan
+            assert r["baseline"][figure] == pytest.approx(r["plan"][figure], nan_ok=True), (r["sku"], figure)
         assert all(v in (0.0, None) for v in r["delta"].values())
         assert r["baseline"] == r["scenario"]
 
