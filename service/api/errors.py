@@ -2,7 +2,7 @@
 
 Request validation errors (422) list each problem as `{loc, msg, type}` as FastAPI does; data uploads add
 `errors: [{row, column, value, reason}]`. An unexpected failure is logged with its request path and answered 500
-with a reference, never a traceback.
+with a reference, never a traceback; a value the database refuses (a NUL character on Postgres, say) is a 422.
 """
 
 from __future__ import annotations
@@ -12,12 +12,24 @@ import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 log = logging.getLogger(__name__)
 
 
 def install(app: FastAPI) -> None:
-    """Register the catch-all handler on `app`."""
+    """Register the handlers on `app`."""
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        log.info("database refused a value on %s %s: %s", request.method, request.url.path, str(exc.orig)[:200])
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": "the request holds a value the database cannot store or compare "
+                f"({str(exc.orig).splitlines()[0]}); remove it (e.g. NUL characters) and retry"
+            },
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

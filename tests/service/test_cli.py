@@ -49,4 +49,4 @@ def test_single_file_with_explicit_table_and_unknown_path(tmp_path: Path) -> Non
 
 def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
     result = leanplan("db", "upgrade", home=tmp_path)
-    assert result.returncode == 0 and "at revision 0002" in result.stdout
+    assert result.returncode == 0 and "at revision 0003" in result.stdout

@@ -14,7 +14,7 @@ from service.main import create_app
 from tests.service.api.conftest import auth, settings_for
 from tests.service.api.seed import seed
 
-EXAMPLES_PER_OPERATION = 15
+EXAMPLES_PER_OPERATION = 30
 
 
 @pytest.mark.slow
@@ -24,7 +24,7 @@ def test_no_server_errors(engine: Engine, tmp_path: Path) -> None:
     app = create_app(settings_for(engine, tmp_path / "home", max_upload_mb=1), engine)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) > 25
+    assert len(operations) >= 25
     failures: list[str] = []
     for operation in operations:
 
