@@ -53,7 +53,7 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: setup wrk
+bench: setup wrk browser
 	@mkdir -p var/bench
 	$(BIN)/leanplan bench load --rows 1000000 --database-url sqlite:///var/bench/load.db \
 		--database-url $${LEANPLAN_TEST_POSTGRES_URL:-$(POSTGRES_URL)} --out var/bench/load.json
@@ -69,6 +69,9 @@ bench: setup wrk
 		--time-limit 60 --only ft10 --json var/bench/schedule_ft10.json --solutions var/bench/solutions/jsplib
 	$(BIN)/leanplan bench factory-schedule --time-limit 60 --json var/bench/schedule_factory.json
 	$(BIN)/leanplan bench api --database-url sqlite:///var/bench/api.db --database-url $${LEANPLAN_TEST_POSTGRES_URL:-$(POSTGRES_URL)} --json var/bench/api.json
+	$(BIN)/leanplan bench upload --rows 1000000 --database-url sqlite:///var/bench/upload.db \
+		--database-url $${LEANPLAN_TEST_POSTGRES_URL:-$(POSTGRES_URL)} --json var/bench/upload.json
+	$(BIN)/leanplan bench pages --json var/bench/pages.json
 
 wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y wrk; }

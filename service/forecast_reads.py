@@ -242,22 +242,27 @@ def _compiled(dialect: Dialect, skus: int, since: bool, limit: bool) -> tuple[st
     return compiled.string, order, compiled
 
 
-def _rows(engine: Engine, query: ForecastQuery) -> Sequence[Any]:
+def _rows(engine: Engine, query: ForecastQuery, raw: Any = None) -> Sequence[Any]:
     """The rows of `query`. Without dates to bind (no value conversion needed), the SQL compiled once runs on the
-    driver directly: a third of the cost of a SQLAlchemy execution, on the path of every single-SKU fetch."""
+    driver directly: a third of the cost of a SQLAlchemy execution, on the path of every single-SKU fetch. `raw`: a
+    driver connection to use (and end the transaction of) instead of one from the pool."""
     if query.start is None and query.end is None and query.cursor is None and len(query.skus) <= 1:
         p = _params(query)
         sql, order, compiled = _compiled(engine.dialect, len(query.skus), "since" in p, "limit" in p)
         values = compiled.construct_params(p)
-        raw = engine.raw_connection()
+        own = raw is None
+        connection = engine.raw_connection() if own else raw
         try:
-            cursor = raw.cursor()
+            cursor = connection.cursor()
             cursor.execute(sql, [values[name] for name in order] if order else values)
             rows: Sequence[Any] = cursor.fetchall()
             cursor.close()
             return rows
         finally:
-            raw.close()
+            if own:
+                connection.close()
+            else:
+                connection.rollback()
     with engine.connect() as conn:
         return conn.execute(*_bound(query)).all()
 
@@ -270,10 +275,10 @@ def _quantiles(raw: str) -> Any:
         return json.loads(raw)
 
 
-def fetch(engine: Engine, query: ForecastQuery) -> Page:
+def fetch(engine: Engine, query: ForecastQuery, raw: Any = None) -> Page:
     """The page of the published set answering `query` (NotPublished, BadQuery for unknown quantiles,
-    StaleCursor when the cursor's version is no longer published)."""
-    result = _rows(engine, query)
+    StaleCursor when the cursor's version is no longer published); `raw` as for `_rows`."""
+    result = _rows(engine, query, raw)
     if not result:
         raise NotPublished(NOT_PUBLISHED)
     version = result[0][0]

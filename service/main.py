@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from service.api import errors
+from service.api.fast_forecast import ForecastFastPath
 from service.api.metrics import Metrics, MetricsMiddleware
 from service.api.routes import alerts, data, forecasts, health, keys, models, plans, skus, training, whatif
 from service.auth import KeyVerifier
@@ -42,5 +43,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for module in ROUTERS:
         app.include_router(module.router)
     install_pages(app, settings)
+    app.add_middleware(ForecastFastPath, state=app.state)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -135,9 +135,9 @@ def measure(
         ]  # fmt: skip
         servers = {
             "api": (ours_cmd, ours_url, key_header, {"api": "/v1/forecasts/"}),
-            "bare": (bare_cmd, bare_url, {}, {"bare_sync": bare.PATH, "bare_async": bare.ASYNC_PATH}),
+            "bare": (bare_cmd, bare_url, {}, bare.ROUTES),
         }
-        runs: dict[str, list[dict[str, Any]]] = {"api": [], "bare_sync": [], "bare_async": []}
+        runs: dict[str, list[dict[str, Any]]] = {"api": [], **{name: [] for name in bare.ROUTES}}
         export: dict[str, Any] = {}
         counts: dict[str, int] = {}
         for _ in range(rounds):
@@ -158,7 +158,7 @@ def measure(
             raise RuntimeError(f"rows answered for one SKU differ: {counts}")
         best = {name: max(measured, key=lambda r: r["rps"]) for name, measured in runs.items()}
         api = best["api"]
-        ref_name = max(("bare_sync", "bare_async"), key=lambda n: best[n]["rps"])
+        ref_name = max(bare.ROUTES, key=lambda n: best[n]["rps"])
         ref = best[ref_name]
         return {
             "database": db.dialect,
@@ -172,6 +172,7 @@ def measure(
             "bare_route": ref_name,
             "bare_sync": best["bare_sync"],
             "bare_async": best["bare_async"],
+            "bare_raw": best["bare_raw"],
             "ratio": round(api["rps"] / ref["rps"], 3) if ref["rps"] else None,
             "p99_ms": api["p99_ms"],
             "errors": sum(r["errors"] for measured in runs.values() for r in measured),
@@ -222,7 +223,8 @@ def format_report(report: dict[str, Any]) -> str:
     out.write(
         "; ".join(
             f"{r['database']} sync {r['bare_sync']['rps']:.0f} ({r['bare_sync']['p99_ms']:.1f}), "
-            f"async {r['bare_async']['rps']:.0f} ({r['bare_async']['p99_ms']:.1f})"
+            f"async {r['bare_async']['rps']:.0f} ({r['bare_async']['p99_ms']:.1f}), "
+            f"raw driver {r['bare_raw']['rps']:.0f} ({r['bare_raw']['p99_ms']:.1f})"
             for r in report["results"]
         )
         + "\n"

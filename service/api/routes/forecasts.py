@@ -159,18 +159,25 @@ async def _fetch(request: Request, query: reads.ForecastQuery, csv: bool) -> rea
     return await run_in_threadpool(_read, request, query, csv)
 
 
-def _respond(request: Request, query: reads.ForecastQuery, page: reads.Page | reads.CsvPage, filename: str) -> Response:
+def respond(
+    if_none_match: str | None, url: Any, query: reads.ForecastQuery, page: reads.Page | reads.CsvPage, filename: str
+) -> Response:
+    """The 200 (or 304) of a page: ETag, model version, `Link` to the next page of `url`, CSV download name."""
     csv = isinstance(page, reads.CsvPage)
     tag = reads.etag(page.model_version, query, "csv" if csv else "json")
     headers = {"ETag": tag, "X-Model-Version": page.model_version, "Cache-Control": "private, no-cache"}
-    if reads.etag_matches(request.headers.get("if-none-match"), tag):
+    if reads.etag_matches(if_none_match, tag):
         return Response(status_code=304, headers=headers)
     if page.next_cursor is not None:
-        headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
+        headers["Link"] = f'<{url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
     if isinstance(page, reads.CsvPage):
         headers["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
         return Response(page.body, media_type=CSV, headers=headers)
     return Response(reads.to_json(page), media_type=JSON, headers=headers)
+
+
+def _respond(request: Request, query: reads.ForecastQuery, page: reads.Page | reads.CsvPage, filename: str) -> Response:
+    return respond(request.headers.get("if-none-match"), request.url, query, page, filename)
 
 
 def _query(skus: tuple[str, ...], p: OneParams, cursor: str | None, limit: int | None) -> reads.ForecastQuery:

@@ -6,15 +6,18 @@ import io
 
 import pandas as pd
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from service.api.deps import UNAUTHORIZED
+from service.api.fast_forecast import ForecastFastPath
 from service.api_bench.seed import forecast_frame
 from service.auth import ROLES
 from service.db.forecasts import write_forecast_set
 from service.db.importer import RawInput, import_frames
 from service.forecast_reads import NOT_PUBLISHED
+from service.main import create_app
 from tests.service.api.conftest import auth
 
 SKUS = ["A-1", "A-2", "B,3", "C-4"]
@@ -309,3 +312,28 @@ def test_too_many_skus(client: TestClient, keys: dict[str, str], published: str)
         422,
         {"detail": "10001 SKUs in one request; ask for at most 10000, or leave sku out to get all"},
     )
+
+
+def test_fast_path_answers_exactly_as_the_routed_handler(
+    app: FastAPI, client: TestClient, keys: dict[str, str], published: str
+) -> None:
+    routed_app = create_app(app.state.settings, app.state.engine)
+    routed_app.user_middleware = [m for m in routed_app.user_middleware if m.cls is not ForecastFastPath]
+    with TestClient(routed_app) as routed:
+        for sku in ("A-1", "B,3"):
+            fast = client.get(f"/v1/forecasts/{sku}", headers=auth(keys["erp"]))
+            slow = routed.get(f"/v1/forecasts/{sku}", headers=auth(keys["erp"]))
+            assert fast.status_code == slow.status_code == 200
+            assert fast.content == slow.content
+            for header in ("etag", "x-model-version", "content-type", "cache-control"):
+                assert fast.headers[header] == slow.headers[header]
+            again = client.get(
+                f"/v1/forecasts/{sku}", headers={"X-API-Key": keys["erp"], "If-None-Match": fast.headers["etag"]}
+            )
+            assert again.status_code == 304 and again.content == b""
+    # what the fast path does not answer still gets the routed answers
+    assert client.get("/v1/forecasts/A-1").status_code == 401
+    assert client.get("/v1/forecasts/NOPE-9", headers=auth(keys["erp"])).status_code == 404
+    assert client.get("/v1/forecasts/A-1", headers={**auth(keys["erp"]), "Accept": "text/csv"}).text.startswith("sku,")
+    metrics = client.get("/metrics").text
+    assert 'route="/v1/forecasts/{sku}",status="200"' in metrics
