@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     key_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long a verified API key is trusted before it is looked up again."
     )
+    forecast_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Single-SKU forecast fetches are served from memory; the published version is re-checked this "
+        "often (0: no cache).",
+    )
     job_lease_seconds: float = Field(
         default=60.0, gt=0, description="A running job whose worker sent no heartbeat for this long is recovered."
     )

@@ -17,7 +17,9 @@ from service.settings import Settings
 
 
 def settings_for(engine: Engine, home: Path, **overrides: object) -> Settings:
-    """Settings pointing at `engine`'s database (URL and schema) with everything else under `home`."""
+    """Settings pointing at `engine`'s database (URL and schema) with everything else under `home` (no forecast
+    cache unless asked: tests publish and read back at once)."""
+    overrides.setdefault("forecast_cache_seconds", 0)
     return Settings(
         home=home,
         database_url=engine.url.render_as_string(hide_password=False),

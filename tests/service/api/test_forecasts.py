@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 import pandas as pd
 import pytest
@@ -337,3 +338,19 @@ def test_fast_path_answers_exactly_as_the_routed_handler(
     assert client.get("/v1/forecasts/A-1", headers={**auth(keys["erp"]), "Accept": "text/csv"}).text.startswith("sku,")
     metrics = client.get("/metrics").text
     assert 'route="/v1/forecasts/{sku}",status="200"' in metrics
+
+
+def test_fast_path_cache_follows_a_newly_published_version(
+    app: FastAPI, keys: dict[str, str], published: str, engine: Engine
+) -> None:
+    settings = app.state.settings.model_copy(update={"forecast_cache_seconds": 0.3})
+    with TestClient(create_app(settings, engine)) as cached:
+        first = cached.get("/v1/forecasts/A-1", headers=auth(keys["erp"]))
+        assert first.headers["x-model-version"] == "v1"
+        write_forecast_set(engine, "v2", forecast_frame(SKUS, PERIODS, seed=5), publish_now=True)
+        deadline = time.monotonic() + 5
+        while cached.get("/v1/forecasts/A-1", headers=auth(keys["erp"])).headers["x-model-version"] != "v2":
+            assert time.monotonic() < deadline, "the new version never reached the fast path"
+            time.sleep(0.05)
+        fresh = cached.get("/v1/forecasts/A-1", headers=auth(keys["erp"]))
+        assert fresh.json()["rows"] != first.json()["rows"] and fresh.headers["etag"] != first.headers["etag"]
