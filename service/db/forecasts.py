@@ -37,6 +37,8 @@ def write_forecast_set(
     Rewriting a version replaces its rows. With `publish_now` the set becomes the current one afterwards.
     """
     q_cols, cq_cols = quantile_columns(frame), quantile_columns(frame, cumulative=True)
+    frame = frame.copy()
+    frame[["mean", *q_cols, *cq_cols]] = frame[["mean", *q_cols, *cq_cols]].astype(float) + 0.0  # -0.0 → 0.0
     quantiles = frame[q_cols].to_dict("records")
     cumulative = frame[cq_cols].to_dict("records") if cq_cols else [None] * len(frame)
     rows = [

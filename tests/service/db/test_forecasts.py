@@ -72,3 +72,12 @@ def test_load_demand_brings_the_item_price(engine: Engine, tmp_path: object) -> 
     assert set(demand["sku"]) == {"A-1", "A-2"} and len(demand) == 3
     assert demand.set_index("sku")["price"].to_dict() == {"A-1": 2.0, "A-2": 0.3}
     assert load_demand(engine, end="2024-01-31")["date"].max() == pd.Timestamp("2024-01-01")
+
+
+def test_negative_zero_is_stored_as_zero(engine: Engine) -> None:
+    frame = pd.DataFrame(
+        {"sku": ["A"], "date": [pd.Timestamp("2024-01-01")], "horizon": [1], "mean": [-0.0], "q0.5": [-0.0]}
+    )
+    write_forecast_set(engine, "z1", frame, publish_now=True)
+    stored = read_forecasts(engine)
+    assert str(stored.loc[0, "q0.5"]) == "0.0" and str(stored.loc[0, "mean"]) == "0.0"
