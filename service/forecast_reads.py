@@ -179,24 +179,31 @@ def decode_cursor(text: str) -> Cursor:
         raise BadQuery("cursor is not valid; pass the next_cursor of the previous page unchanged") from None
 
 
+def _row_filters(skus: int, start: bool, end: bool, cursor: bool) -> list[ColumnElement[bool]]:
+    """Conditions on forecast rows for one request shape, with bound parameters `sku`/`skus`, `start`, `end`,
+    `after_sku`/`after_date` (the names `_params` fills)."""
+    conditions: list[ColumnElement[bool]] = []
+    if skus == 1:
+        conditions.append(_F.c.sku == bindparam("sku", type_=String))
+    elif skus > 1:
+        conditions.append(_F.c.sku.in_(bindparam("skus", expanding=True, type_=String)))
+    if start:
+        conditions.append(_F.c.date >= bindparam("start", type_=Date))
+    if end:
+        conditions.append(_F.c.date <= bindparam("end", type_=Date))
+    if cursor:
+        after = tuple_(bindparam("after_sku", type_=String), bindparam("after_date", type_=Date))
+        conditions.append(tuple_(_F.c.sku, _F.c.date) > after)
+    return conditions
+
+
 @functools.lru_cache(maxsize=128)
 def _statement(skus: int, start: bool, end: bool, since: bool, cursor: bool, limit: bool) -> Any:
     """The query of one shape of request (SKU count 0, 1 or many; which filters), with bound parameters: built and
     compiled once per shape, so a request only binds values."""
-    on: list[ColumnElement[bool]] = [_F.c.model_version == _S.c.model_version]
-    if skus == 1:
-        on.append(_F.c.sku == bindparam("sku", type_=String))
-    elif skus > 1:
-        on.append(_F.c.sku.in_(bindparam("skus", expanding=True, type_=String)))
-    if start:
-        on.append(_F.c.date >= bindparam("start", type_=Date))
-    if end:
-        on.append(_F.c.date <= bindparam("end", type_=Date))
+    on = [_F.c.model_version == _S.c.model_version, *_row_filters(skus, start, end, cursor)]
     if since:
         on.append(_S.c.model_version != bindparam("since", type_=String))
-    if cursor:
-        after = tuple_(bindparam("after_sku", type_=String), bindparam("after_date", type_=Date))
-        on.append(tuple_(_F.c.sku, _F.c.date) > after)
     stmt = (
         select(*_COLUMNS)
         .select_from(_S.outerjoin(_F, and_(*on)))
@@ -358,18 +365,7 @@ def _csv_statement(skus: int, start: bool, end: bool, cursor: bool, limit: bool)
     (extracting each level in SQL re-parses the JSON per level: slower than one orjson pass here)."""
     line = _csv_text(_F.c.sku) + "," + cast(_F.c.date, String) + "," + cast(_F.c.horizon, String)
     line = line + "," + cast(_F.c.mean, String)
-    where: list[ColumnElement[bool]] = [_F.c.model_version == bindparam("version", type_=String)]
-    if skus == 1:
-        where.append(_F.c.sku == bindparam("sku", type_=String))
-    elif skus > 1:
-        where.append(_F.c.sku.in_(bindparam("skus", expanding=True, type_=String)))
-    if start:
-        where.append(_F.c.date >= bindparam("start", type_=Date))
-    if end:
-        where.append(_F.c.date <= bindparam("end", type_=Date))
-    if cursor:
-        after = tuple_(bindparam("after_sku", type_=String), bindparam("after_date", type_=Date))
-        where.append(tuple_(_F.c.sku, _F.c.date) > after)
+    where = [_F.c.model_version == bindparam("version", type_=String), *_row_filters(skus, start, end, cursor)]
     columns = (_F.c.sku, type_coerce(_F.c.date, String), line, cast(_F.c.quantiles, Text))
     stmt = select(*columns).where(*where).order_by(_F.c.sku, _F.c.date)
     return stmt.limit(bindparam("limit", type_=Integer)) if limit else stmt

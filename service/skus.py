@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, and_, exists, func, or_, select
 
+from optimizer.replenishment import LINE_COLUMNS
 from optimizer.suppliers import supplier_reliability
 from service.db.tables import (
     Alert,
@@ -43,23 +44,8 @@ log = logging.getLogger(__name__)
 #: per-SKU champion fields kept from a training run's champions table
 CHAMPION_FIELDS = ["champion", "class_champion", "calibration", "members", "rmsse", "mase", "wape", "bias", "pinball"]
 POLICY_FIELDS = ["supplier_id", "service_target", "safety_stock", "reorder_point", "order_up_to", "order_qty"]
-DETAIL_POLICY_FIELDS = [
-    *POLICY_FIELDS,
-    "on_hand",
-    "open_qty",
-    "backorders",
-    "inventory_position",
-    "demand_per_period",
-    "lead_time_days",
-    "eoq",
-    "order_by",
-    "expected_arrival",
-    "stockout_date",
-    "days_of_supply",
-    "capital",
-    "expected_fill_rate",
-    "reason",
-]
+#: the stored plan line of a SKU, without the key, the class columns (shown apart) and the evidence
+DETAIL_POLICY_FIELDS = [c for c in LINE_COLUMNS if c not in ("sku", "abc", "xyz", "pattern", "details")]
 RECENT_PERIODS = 12
 _RETRY_SECONDS = 60.0
 

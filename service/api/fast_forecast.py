@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from service import forecast_reads as reads
+from service.api.routes.forecasts import respond
 from service.auth import KeyVerifier
 
 PREFIX = "/v1/forecasts/"
@@ -93,8 +94,6 @@ class ForecastFastPath:
                 raw.invalidate()
 
     def _answer(self, scope: dict[str, Any], sku: str) -> Any:
-        from service.api.routes.forecasts import respond
-
         key, match, csv = _key(scope["headers"])
         if key is None or csv:
             return None
