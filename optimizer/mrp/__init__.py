@@ -1,0 +1,1 @@
+"""Multi-level material requirements planning: BOM graph, gross-to-net, lot sizing, explosion, pegging, exceptions."""
