@@ -51,6 +51,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.db.tables import Forecast, ForecastSet, Item
+from service.spreadsheet_safety import sql_text
 
 DEFAULT_LIMIT = 1_000
 MAX_LIMIT = 50_000
@@ -355,6 +356,7 @@ def _published(conn: Connection) -> tuple[str, tuple[str, ...]]:
 
 def _csv_text(column: Any) -> Any:
     """A text column as a CSV field: quoted (inner quotes doubled) when it holds a comma, quote or line break."""
+    column = sql_text(column)
     special = or_(*(column.contains(c, autoescape=True) for c in (",", '"', "\n", "\r")))
     return case((special, literal('"') + func.replace(column, '"', '""') + '"'), else_=column)
 

@@ -25,6 +25,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, insert, select, tuple_, update
 
 from service.db.tables import Alert, Plan, PlanLine, ScheduledOperation
+from service.spreadsheet_safety import excel_writer, to_csv_bytes
 
 DONE = ("done", "approved")
 DEFAULT_LIMIT = 500
@@ -342,7 +343,7 @@ def _table(engine: Engine, plan: dict[str, Any], what: str) -> pd.DataFrame:
 
 def export_csv(engine: Engine, plan: dict[str, Any], what: str) -> bytes:
     """Every row of the plan's `what` ('replenishment' or 'schedule') as UTF-8 CSV."""
-    return _table(engine, plan, what).to_csv(index=False).encode()
+    return to_csv_bytes(_table(engine, plan, what))
 
 
 def _provenance(plan: dict[str, Any]) -> pd.DataFrame:
@@ -356,7 +357,7 @@ def export_xlsx(engine: Engine, plan: dict[str, Any], what: str) -> bytes:
     provenance."""
     buffer = io.BytesIO()
     table = _table(engine, plan, what)
-    with pd.ExcelWriter(buffer, engine="xlsxwriter", datetime_format="yyyy-mm-dd hh:mm") as writer:
+    with excel_writer(buffer, datetime_format="yyyy-mm-dd hh:mm") as writer:
         if what == "replenishment":
             table.drop(columns=["details"]).to_excel(writer, sheet_name="lines", index=False)
             _splits(table).to_excel(writer, sheet_name="supplier splits", index=False)

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from optimizer.replenishment import ReplenishmentConfig, ReplenishmentInputs, ReplenishmentPlan, plan_replenishment
 from service.db.tables import Alert, ForecastSet, Plan, PlanLine
+from service.spreadsheet_safety import excel_writer, write_csv
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ def write_files(plan: ReplenishmentPlan, plan_id: str, out_dir: Path) -> tuple[P
     lines.insert(0, "plan_id", plan_id)
     lines["details"] = [json.dumps(d, sort_keys=True) for d in lines["details"]]
     csv_path = out_dir / f"{plan_id}.csv"
-    lines.to_csv(csv_path, index=False)
+    write_csv(lines, csv_path)
     xlsx_path = out_dir / f"{plan_id}.xlsx"
     provenance = pd.DataFrame(
         [
@@ -173,7 +174,7 @@ def write_files(plan: ReplenishmentPlan, plan_id: str, out_dir: Path) -> tuple[P
             for k, v in {**plan.params, "summary": plan.summary}.items()
         ]
     )
-    with pd.ExcelWriter(xlsx_path, engine="xlsxwriter") as writer:
+    with excel_writer(xlsx_path) as writer:
         lines.drop(columns=["details"]).to_excel(writer, sheet_name="lines", index=False)
         plan.splits.to_excel(writer, sheet_name="supplier splits", index=False)
         plan.alerts.to_excel(writer, sheet_name="alerts", index=False)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from service.cli.apps import bench_app, fail, plan_app
 from service.production import orders_records, read_plant_files, read_plant_tables, store_schedule
+from service.spreadsheet_safety import neutralise_frame
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,8 @@ def plan_production(
         fail(str(err))
     table, result = plan.table, plan.result
     if out is not None:
-        write_csv(table, out / f"{plan_id}.csv")
-        write_xlsx(table, plan.kpis, out / f"{plan_id}.xlsx")
+        write_csv(neutralise_frame(table), out / f"{plan_id}.csv")
+        write_xlsx(neutralise_frame(table), plan.kpis, out / f"{plan_id}.xlsx")
         (out / f"{plan_id}.gantt.json").write_text(json.dumps(gantt_data(table)))
     k = plan.kpis
     typer.echo(
@@ -312,8 +313,8 @@ def plan_reschedule(
     }
     new_id = store_schedule(engine, table, origin, params, summary, plan.model_version)
     if out is not None:
-        write_csv(table, out / f"{new_id}.csv")
-        pd.DataFrame(moves).to_csv(out / f"{new_id}.moves.csv", index=False)
+        write_csv(neutralise_frame(table), out / f"{new_id}.csv")
+        neutralise_frame(pd.DataFrame(moves)).to_csv(out / f"{new_id}.moves.csv", index=False)
     typer.echo(
         f"plan {new_id} (from {plan_id}): {len(result.touched)} operations hit, {len(moves)} moved "
         f"({100 * result.untouched_moved_share:.1f}% of the untouched ones) in {result.seconds:.1f} s"
