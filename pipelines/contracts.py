@@ -2,7 +2,7 @@
 
 Every table enters leanplan through `pipelines.ingest.validate_table`, which applies these contracts.
 Public interface: `TABLES` (name -> `TableSpec`), `TABLE_ORDER` (load order that satisfies references),
-`spec(name)`.
+`spec(name)`, `LOT_RULES` (the lot-sizing rules an item may name).
 
 Conventions: quantities are floats (units of the item), money is in the item's currency, dates are period
 starts (``YYYY-MM-DD``), datetimes are local plant time without zone.
@@ -22,6 +22,10 @@ FLOAT = "float"
 INT = "int"
 DATE = "date"
 DATETIME = "datetime"
+BOOL = "bool"
+
+#: Lot-sizing rules of `items.lot_rule` (see README: canonical data formats).
+LOT_RULES: tuple[str, ...] = ("lot_for_lot", "fixed", "moq_multiple", "poq", "wagner_whitin")
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,9 @@ class TableSpec:
 
 
 def _dtype(kind: str) -> Any:
-    return {STR: str, FLOAT: float, INT: "Int64", DATE: "datetime64[ns]", DATETIME: "datetime64[ns]"}[kind]
+    return {STR: str, FLOAT: float, INT: "Int64", DATE: "datetime64[ns]", DATETIME: "datetime64[ns]", BOOL: "boolean"}[
+        kind
+    ]
 
 
 def _finite() -> pa.Check:
@@ -134,6 +140,16 @@ def _when(kind: str, nullable: bool = False) -> tuple[str, pa.Column]:
 SKU_REF = Reference("sku", "items", "sku")
 LINE_REF = Reference("line_id", "lines", "line_id")
 SUPPLIER_REF = Reference("supplier_id", "suppliers", "supplier_id")
+PARENT_REF = Reference("parent_sku", "items", "sku")
+COMPONENT_REF = Reference("component_sku", "items", "sku")
+
+
+def _after(later: str, earlier: str) -> pa.Check:
+    return pa.Check(
+        lambda df: df[later].isna() | df[earlier].isna() | (df[later] > df[earlier]),
+        name=f"{later}_after_{earlier}",
+        error=f"{later} must be after {earlier}",
+    )
 
 
 def _not_before(later: str, earlier: str) -> pa.Check:
@@ -162,6 +178,18 @@ TABLES: dict[str, TableSpec] = {
                     STR,
                     pa.Column(str, checks=[pa.Check.isin(["make", "buy"], error="must be 'make' or 'buy'")]),
                 ),
+                "lot_rule": (
+                    STR,
+                    pa.Column(str, checks=[pa.Check.isin(LOT_RULES, error=f"must be one of {', '.join(LOT_RULES)}")]),
+                ),
+                "poq_periods": _num(
+                    INT, [pa.Check.ge(1, error="must be >= 1 (periods one order covers)")], nullable=True
+                ),
+                "order_cost": _num(FLOAT, _nonnegative(), nullable=True),
+                "safety_stock": _num(FLOAT, _nonnegative(), nullable=True),
+                "queue_days": _num(FLOAT, _nonnegative()),
+                "pull": (BOOL, pa.Column("boolean")),
+                "container_qty": _num(FLOAT, _positive(), nullable=True),
             },
             key=("sku",),
             defaults={
@@ -172,8 +200,15 @@ TABLES: dict[str, TableSpec] = {
                 "lot_size": 1.0,
                 "moq": 0.0,
                 "make_or_buy": "buy",
+                "lot_rule": "lot_for_lot",
+                "poq_periods": None,
+                "order_cost": None,
+                "safety_stock": None,
+                "queue_days": 0.0,
+                "pull": False,
+                "container_qty": None,
             },
-            description="Item master: one row per SKU.",
+            description="Item master: one row per SKU, with the planning parameters MRP reads.",
         ),
         _make(
             "demand",
@@ -300,6 +335,30 @@ TABLES: dict[str, TableSpec] = {
             description="Operations of 'make' SKUs in sequence (op 1, 2, …); one row per eligible line.",
         ),
         _make(
+            "bom",
+            {
+                "parent_sku": _ident(),
+                "component_sku": _ident(),
+                "op": _num(INT, [pa.Check.ge(0, error="must be >= 0 (a routing op of the parent; 0 = no step)")]),
+                "qty_per": _num(FLOAT, _positive()),
+                "scrap_rate": _num(
+                    FLOAT,
+                    [
+                        pa.Check.ge(0, error="must be >= 0"),
+                        pa.Check.lt(1, error="must be < 1 (a fraction: 0.02 = 2 % scrap)"),
+                        _finite(),
+                    ],
+                ),
+                "valid_from": _when(DATE, nullable=True),
+                "valid_to": _when(DATE, nullable=True),
+            },
+            key=("parent_sku", "component_sku", "op"),
+            references=(PARENT_REF, COMPONENT_REF),
+            defaults={"op": 0, "scrap_rate": 0.0, "valid_from": None, "valid_to": None},
+            row_checks=[_after("valid_to", "valid_from")],
+            description="Bill of materials: qty_per units of component per unit of parent, consumed at routing op.",
+        ),
+        _make(
             "changeovers",
             {
                 "line_id": _ident(),
@@ -339,6 +398,7 @@ TABLE_ORDER: tuple[str, ...] = (
     "receipts",
     "line_downtime",
     "routings",
+    "bom",
     "changeovers",
     "customer_orders",
 )

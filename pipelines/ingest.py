@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pandera.errors as pa_errors
 
-from pipelines.contracts import DATETIME, FLOAT, INT, STR, TableSpec, spec
+from pipelines.contracts import BOOL, DATETIME, FLOAT, INT, STR, TableSpec, spec
 
 MAX_ISSUES = 100
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".json": "json"}
@@ -246,6 +246,8 @@ def _parse_column(values: pd.Series, kind: str) -> tuple[pd.Series, list[tuple[p
     present = values.notna()
     if kind == STR:
         return _as_text(values), []
+    if kind == BOOL:
+        return _parse_bool(values, present)
     if kind in (FLOAT, INT):
         if pd.api.types.is_bool_dtype(values):
             return values.astype(float), [(present, "is a boolean, not a number")]
@@ -263,6 +265,22 @@ def _parse_column(values: pd.Series, kind: str) -> tuple[pd.Series, list[tuple[p
             (too_big, f"is out of range (at most {MAX_INT:,} in magnitude)"),
         ]
     return _parse_dates(values, kind, present)
+
+
+#: Spellings of a boolean cell (case-insensitive); numbers 1 and 0 count too.
+BOOL_WORDS = {"true": True, "t": True, "yes": True, "y": True, "1": True,
+              "false": False, "f": False, "no": False, "n": False, "0": False}  # fmt: skip
+
+
+def _parse_bool(values: pd.Series, present: pd.Series) -> tuple[pd.Series, list[tuple[pd.Series, str]]]:
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("boolean"), []
+    if pd.api.types.is_numeric_dtype(values):
+        parsed = values.map(lambda v: bool(v) if v in (0, 1) else None)
+    else:
+        parsed = _as_text(values).map(lambda v: BOOL_WORDS.get(v.lower()) if isinstance(v, str) else None)
+    parsed = parsed.astype("boolean")
+    return parsed, [(present & parsed.isna(), "is not a boolean (use true or false)")]
 
 
 def _parse_dates(values: pd.Series, kind: str, present: pd.Series) -> tuple[pd.Series, list[tuple[pd.Series, str]]]:

@@ -73,6 +73,15 @@ def valid_tables() -> dict[str, pd.DataFrame]:
             "line_id": ["L1", "L2", "L1"],
             "rate_per_hour": ["100", "250", "80"],
         },
+        "bom": {
+            "parent_sku": ["M-1", "M-1"],
+            "component_sku": ["A-1", "A-2"],
+            "op": ["1", "2"],
+            "qty_per": ["2", "0.5"],
+            "scrap_rate": ["0.02", ""],
+            "valid_from": ["2024-01-01", ""],
+            "valid_to": ["", ""],
+        },
         "changeovers": {
             "line_id": ["*", "L1"],
             "from_family": ["F1", "F1"],
@@ -114,6 +123,7 @@ _NUMERIC = {
     "receipts": ("qty_ordered", "order_date"),
     "line_downtime": (None, "start"),
     "routings": ("rate_per_hour", None),
+    "bom": ("qty_per", "valid_from"),
     "changeovers": ("minutes", None),
     "customer_orders": ("qty", "due_date"),
 }
@@ -121,6 +131,8 @@ _REFERENCES = {
     "sku": "unknown sku",
     "supplier_id": "unknown supplier_id",
     "line_id": "unknown line_id",
+    "parent_sku": "unknown parent_sku",
+    "component_sku": "unknown component_sku",
 }
 
 
@@ -206,3 +218,106 @@ def bad_cases() -> list[BadCase]:
         ragged = header + b",".join([b"x"] * (len(frame.columns) + 2)) + b"\n"
         cases.append(BadCase("malformed-csv", table, None, (None, None, "malformed CSV"), raw=ragged))
     return cases
+
+
+# --- bill of materials: a three-level world on top of `valid_tables`, and its cross-table bad cases -----------
+
+
+def bom_world() -> dict[str, pd.DataFrame]:
+    """Made items with routings and a three-level BOM that `valid_tables` can take on top of itself.
+
+    P-1 (made) uses S-1 at op 1 and A-2 at op 2; S-1 (made) uses S-2; S-2 (made) uses A-1. Q-1 is made with a
+    routing and no BOM yet; N-1 is made without a routing."""
+    tables = {
+        "items": {
+            "sku": ["P-1", "S-1", "S-2", "Q-1", "N-1"],
+            "unit_cost": ["9", "4", "2", "3", "1"],
+            "make_or_buy": ["make"] * 5,
+            "lot_rule": ["moq_multiple", "fixed", "wagner_whitin", "poq", ""],
+            "order_cost": ["120", "300", "", "", ""],
+            "queue_days": ["1", "2.5", "", "", ""],
+            "pull": ["false", "", "true", "", ""],
+        },
+        "routings": {
+            "sku": ["P-1", "P-1", "S-1", "S-2", "Q-1"],
+            "op": ["1", "2", "1", "1", "1"],
+            "line_id": ["L1", "L2", "L1", "L1", "L2"],
+            "rate_per_hour": ["100", "200", "50", "80", "60"],
+        },
+        "bom": {
+            "parent_sku": ["P-1", "P-1", "S-1", "S-2"],
+            "component_sku": ["S-1", "A-2", "S-2", "A-1"],
+            "op": ["1", "2", "1", ""],
+            "qty_per": ["0.25", "1", "1.5", "0.8"],
+            "scrap_rate": ["", "0.01", "0.03", ""],
+            "valid_from": ["", "2024-01-01", "", ""],
+            "valid_to": ["", "2030-12-31", "", ""],
+        },
+    }
+    return {name: pd.DataFrame(cols, dtype=object).replace({"": None}) for name, cols in tables.items()}
+
+
+def _bom_rows(*rows: tuple[str, str, str, str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["parent_sku", "component_sku", "op", "qty_per"], dtype=object)
+
+
+def bom_bad_cases() -> list[BadCase]:
+    """Uploads that break a BOM rule against `valid_tables` + `bom_world` already stored: each rejected with a reason
+    on the row (row, column, reason fragment), nothing stored."""
+    good = bom_world()["bom"]
+    items = pd.concat([valid_tables()["items"], bom_world()["items"]], ignore_index=True)
+    return [
+        BadCase(
+            "cycle-through-stored-lines",
+            "bom",
+            _bom_rows(("S-2", "P-1", "1", "1")),
+            (1, "component_sku", "closes a cycle in the bill of materials: S-2 → P-1 → S-1 → S-2"),
+        ),
+        BadCase(
+            "cycle-within-the-upload",
+            "bom",
+            _bom_rows(("Q-1", "S-2", "1", "1"), ("S-2", "Q-1", "1", "2")),
+            (2, "component_sku", "closes a cycle in the bill of materials: Q-1 → S-2 → Q-1"),
+        ),
+        BadCase("self-cycle", "bom", _bom_rows(("P-1", "P-1", "1", "1")), (1, "component_sku", "P-1 → P-1")),
+        BadCase("bought-parent", "bom", _bom_rows(("A-1", "A-2", "", "1")), (1, "parent_sku", "A-1 is a bought item")),
+        BadCase(
+            "made-parent-without-routing",
+            "bom",
+            _bom_rows(("N-1", "A-1", "", "1")),
+            (1, "parent_sku", "N-1 is a made item without a routing"),
+        ),
+        BadCase(
+            "op-not-in-routing", "bom", _bom_rows(("S-1", "A-2", "2", "1")), (1, "op", "S-1's routing has no op 2")
+        ),
+        BadCase("unknown-parent", "bom", _bom_rows(("GHOST", "A-1", "", "1")), (1, "parent_sku", "unknown parent_sku")),
+        BadCase(
+            "unknown-component", "bom", _bom_rows(("P-1", "GHOST", "1", "1")), (1, "component_sku", "unknown component")
+        ),
+        BadCase("qty-per-zero", "bom", _bom_rows(("P-1", "A-1", "1", "0")), (1, "qty_per", "must be > 0")),
+        BadCase("qty-per-negative", "bom", _bom_rows(("P-1", "A-1", "1", "-2")), (1, "qty_per", "must be > 0")),
+        BadCase(
+            "component-twice-for-parent-and-op",
+            "bom",
+            _bom_rows(("P-1", "A-1", "2", "1"), ("P-1", "A-1", "2", "3")),
+            (2, "parent_sku, component_sku, op", "duplicate key"),
+        ),
+        BadCase(
+            "scrap-rate-one",
+            "bom",
+            _with(good, 0, "scrap_rate", "1"),
+            (1, "scrap_rate", "must be < 1"),
+        ),
+        BadCase(
+            "valid-to-before-valid-from",
+            "bom",
+            _with(good, 1, "valid_to", "2023-06-30"),
+            (2, "valid_to", "valid_to must be after valid_from"),
+        ),
+        BadCase(
+            "parent-turned-bought",
+            "items",
+            _with(items, 4, "make_or_buy", "buy"),
+            (5, "make_or_buy", "S-1 has components in bom"),
+        ),
+    ]

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine
 
 from pipelines.contracts import TABLE_ORDER, TABLES, spec
 from pipelines.ingest import SUFFIXES, DataValidationError, parse_table, read_raw, table_for_path
+from service.db.bom_checks import cross_table_issues
 from service.db.upsert import UpsertResult, upsert
 
 
@@ -108,7 +109,8 @@ def known_keys(conn: Connection) -> dict[str, set[Any]]:
 
 
 def validate_inputs(conn: Connection, inputs: Iterable[RawInput]) -> list[tuple[RawInput, pd.DataFrame]]:
-    """Validate all inputs in load order against stored keys plus the keys the batch itself brings."""
+    """Validate all inputs in load order against stored keys plus the keys the batch itself brings, then the rules
+    that span tables (`service.db.bom_checks`) against the stored rows plus the whole batch."""
     ordered = sorted(inputs, key=lambda i: TABLE_ORDER.index(spec(i.table).name))
     known = known_keys(conn)
     unusable: set[str] = set()  # referenced tables whose input failed: don't flood dependants with errors
@@ -127,6 +129,11 @@ def validate_inputs(conn: Connection, inputs: Iterable[RawInput]) -> list[tuple[
             if table == item.table:
                 known[name] = known[name] | set(frame[column].dropna())
         valid.append((item, frame))
+    if not errors:
+        found = cross_table_issues(conn, [(item.table, frame) for item, frame in valid])
+        for (item, _), issues in zip(valid, found, strict=True):
+            if issues:
+                errors.append(DataValidationError(item.table, item.source, issues))
     if errors:
         raise ImportRejected(errors)
     return valid

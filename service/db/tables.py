@@ -9,7 +9,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Double, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+    func,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -31,6 +45,13 @@ class Item(Base):
     lot_size: Mapped[float] = mapped_column(Double)
     moq: Mapped[float] = mapped_column(Double)
     make_or_buy: Mapped[str] = mapped_column(String)
+    lot_rule: Mapped[str] = mapped_column(String, server_default="lot_for_lot")
+    poq_periods: Mapped[int | None] = mapped_column(Integer)
+    order_cost: Mapped[float | None] = mapped_column(Double)
+    safety_stock: Mapped[float | None] = mapped_column(Double)
+    queue_days: Mapped[float] = mapped_column(Double, server_default="0")
+    pull: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    container_qty: Mapped[float | None] = mapped_column(Double)
 
 
 class Demand(Base):
@@ -106,6 +127,20 @@ class Routing(Base):
     rate_per_hour: Mapped[float] = mapped_column(Double)
 
 
+class BomLine(Base):
+    """One bill-of-materials line: `qty_per` units of `component_sku` per unit of `parent_sku`, used at op `op`."""
+
+    __tablename__ = "bom"
+    parent_sku: Mapped[str] = mapped_column(String, ForeignKey("items.sku"), primary_key=True)
+    component_sku: Mapped[str] = mapped_column(String, ForeignKey("items.sku"), primary_key=True)
+    op: Mapped[int] = mapped_column(Integer, primary_key=True)
+    qty_per: Mapped[float] = mapped_column(Double)
+    scrap_rate: Mapped[float] = mapped_column(Double)
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    __table_args__ = (Index("ix_bom_component_sku", "component_sku"),)
+
+
 class Changeover(Base):
     __tablename__ = "changeovers"
     line_id: Mapped[str] = mapped_column(String, primary_key=True)
@@ -136,6 +171,7 @@ CANONICAL_MODELS: dict[str, type[Base]] = {
         Line,
         LineDowntime,
         Routing,
+        BomLine,
         Changeover,
         CustomerOrder,
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Date, DateTime, Integer, Table
+from sqlalchemy import Boolean, Connection, Date, DateTime, Integer, Table
 
 from service.db.tables import CANONICAL_MODELS
 
@@ -49,6 +49,8 @@ def _db_values(frame: pd.DataFrame, table: Table, dialect: str) -> dict[str, pd.
             values = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
         elif isinstance(column.type, Integer):
             values = values.astype("Int64")
+        elif isinstance(column.type, Boolean):
+            values = values.astype("boolean")
         out[column.name] = values.astype(object).where(values.notna(), None)
     return out
 
