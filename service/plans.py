@@ -1,10 +1,10 @@
 """Plans as the API serves them: create a pending plan, read a plan's header and provenance, its replenishment
 lines, schedule operations and alerts (paged), export them as CSV or XLSX bytes, and approve a plan.
 
-Plans stored by the CLI (`rp-…` replenishment, `pp-…` production) read the same way as plans computed by the job
-runner (`pl-…`, `service.jobs.plan_job`).
+Plans are created, computed and stored by `service.planning.lifecycle`, whatever their kind and entry point (CLI,
+API); plans stored under the earlier id schemes (`rp-…`, `pp-…`) read the same way.
 
-Public interface: `PlanNotFound`, `PlanNotReady`, `BadCursor`, `Page`, `new_plan_id`, `create`, `attach_job`,
+Public interface: `PlanNotFound`, `PlanNotReady`, `BadCursor`, `Page`, `create`,
 `get_plan`, `require_plan`, `list_plans`, `kind_of`, `replenishment_page`, `schedule_page`, `alerts_page`,
 `latest_plan_id`, `export_csv`, `export_xlsx`, `approve`.
 """
@@ -17,12 +17,11 @@ import datetime as dt
 import io
 import json
 import math
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, insert, select, tuple_, update
+from sqlalchemy import Engine, func, select, tuple_, update
 
 from service.db.tables import Alert, Plan, PlanLine, ScheduledOperation
 from service.spreadsheet_safety import excel_writer, to_csv_bytes
@@ -93,41 +92,17 @@ class Page:
         }
 
 
-def new_plan_id() -> str:
-    """A fresh plan id: `pl-YYYYmmdd-HHMMSS-xxxxxx` (UTC)."""
-    return f"pl-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+def create(engine: Engine, request: dict[str, Any], kind: str = "plan") -> str:
+    """Insert a pending plan of `kind` holding the request; returns its id (see `service.planning.lifecycle`)."""
+    from service.planning.lifecycle import create as create_plan
 
-
-def create(engine: Engine, request: dict[str, Any], as_of: dt.date | None = None) -> str:
-    """Insert a pending plan holding the request; returns its id."""
-    plan_id = new_plan_id()
-    with engine.begin() as conn:
-        conn.execute(insert(Plan).values(id=plan_id, status="pending", as_of=as_of, params={"request": request}))
-    return plan_id
-
-
-def attach_job(engine: Engine, plan_id: str, job_id: str, request: dict[str, Any]) -> None:
-    """Record the job computing a pending plan (the runner records it too, when it starts first)."""
-    with engine.begin() as conn:
-        conn.execute(
-            update(Plan)
-            .where(Plan.id == plan_id, Plan.status == "pending")
-            .values(params={"request": request, "job_id": job_id})
-        )
-
-
-def delete(engine: Engine, plan_id: str) -> None:
-    """Remove a plan that never got a job."""
-    from sqlalchemy import delete as sql_delete
-
-    with engine.begin() as conn:
-        conn.execute(sql_delete(Plan).where(Plan.id == plan_id))
+    return create_plan(engine, kind, request)
 
 
 def kind_of(params: dict[str, Any] | None) -> str:
-    """'plan' (computed by the job runner), 'production' or 'replenishment' (stored by the CLI)."""
+    """The plan's kind (`service.planning.kinds`); plans stored without one are replenishment plans."""
     kind = (params or {}).get("kind")
-    return str(kind) if kind in ("plan", "production") else "replenishment"
+    return str(kind) if kind else "replenishment"
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

@@ -4,21 +4,21 @@ replenishment plan's safety stocks, when there are any), net requirements into p
 with its `ScheduledOperation` rows in one transaction.
 
 Public interface: `ProductionOptions`, `ProductionInputs`, `ProductionPlan`, `ProductionError`, `NothingToMake`,
-`load`, `compute`, `store`, `run`; helpers `read_plant_tables`, `read_plant_files`, `published_forecast`,
-`replenishment_safety_stock`, `operation_rows`, `insert_operations`, `store_schedule`, `orders_records`.
+`load`, `compute`, `run` (stores through `service.planning.lifecycle`); helpers `read_plant_tables`,
+`read_plant_files`, `published_forecast`, `replenishment_safety_stock`, `operation_rows`, `store_schedule`,
+`orders_records`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Engine, select
 
 if TYPE_CHECKING:
     from optimizer.schedule.plant import PlantIndex
@@ -43,7 +43,6 @@ DATE_COLUMNS = {
     "customer_orders": ["due_date"],
     "line_downtime": ["start", "end"],
 }
-INSERT_BATCH = 5_000
 
 
 class ProductionError(ValueError):
@@ -185,14 +184,6 @@ def operation_rows(table: pd.DataFrame, plan_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def insert_operations(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert `ScheduledOperation` rows in batches on an open transaction."""
-    from service.db.tables import ScheduledOperation
-
-    for start in range(0, len(rows), INSERT_BATCH):
-        conn.execute(insert(ScheduledOperation), rows[start : start + INSERT_BATCH])
-
-
 def store_schedule(
     engine: Engine,
     table: pd.DataFrame,
@@ -201,24 +192,20 @@ def store_schedule(
     summary: dict[str, Any],
     model_version: str | None,
 ) -> str:
-    """Insert a `Plan` row and its `ScheduledOperation` rows in one transaction; returns the plan id."""
-    from service.db.tables import Plan
+    """Store a schedule computed outside the lifecycle (e.g. a repair) through `service.planning.lifecycle.save`:
+    a production plan and its `ScheduledOperation` rows in one transaction; returns the plan id."""
+    from service.planning.computed import ComputedPlan
+    from service.planning.lifecycle import save
 
-    plan_id = f"pp-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-    rows = operation_rows(table, plan_id)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(Plan).values(
-                id=plan_id,
-                status="done",
-                as_of=pd.Timestamp(as_of).date(),
-                model_version=model_version,
-                params=params,
-                summary=summary,
-            )
-        )
-        insert_operations(conn, rows)
-    return plan_id
+    computed = ComputedPlan(
+        kind="production",
+        as_of=pd.Timestamp(as_of),
+        model_version=model_version,
+        params=params,
+        summary=summary,
+        rows={"schedule_operations": operation_rows(table, "")},
+    )
+    return save(engine, computed)
 
 
 def orders_records(orders: pd.DataFrame) -> list[dict[str, Any]]:
@@ -351,15 +338,18 @@ def compute(inputs: ProductionInputs, options: ProductionOptions) -> ProductionP
     return ProductionPlan(table, orders, plan_kpis, result, summary, params, start, inputs.model_version)
 
 
-def store(engine: Engine, plan: ProductionPlan) -> str:
-    """Store the plan and its operations in one transaction; returns the new plan id ('pp-…')."""
-    return store_schedule(engine, plan.table, plan.as_of, plan.params, plan.summary, plan.model_version)
-
-
 def run(engine: Engine, options: ProductionOptions, skus: str | None = None) -> tuple[str, ProductionPlan]:
-    """Load, compute, store; returns (plan id, plan)."""
-    plan = compute(load(engine, options, skus), options)
-    return store(engine, plan), plan
+    """Compute and store a production plan through the plan lifecycle; returns (plan id, plan)."""
+    from dataclasses import asdict
+
+    from service.planning.lifecycle import compute_now
+
+    request: dict[str, Any] = {**asdict(options), "skus": skus}
+    if options.as_of is not None:
+        request["as_of"] = pd.Timestamp(options.as_of).isoformat()
+    outcome = compute_now(engine, "production", request)
+    assert outcome.computed is not None
+    return outcome.plan_id, outcome.computed.result
 
 
 __all__ = [
@@ -377,6 +367,5 @@ __all__ = [
     "read_plant_tables",
     "replenishment_safety_stock",
     "run",
-    "store",
     "store_schedule",
 ]

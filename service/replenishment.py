@@ -1,9 +1,12 @@
 """Replenishment planning against the database: load the canonical tables and the published forecast set, compute the
 plan (`optimizer.replenishment`), store `Plan` + `PlanLine` + `Alert` rows in one transaction, write CSV and XLSX.
 
-Public interface: `load_inputs(engine, as_of=None, skus=None)`, `store_plan(engine, plan, as_of)`,
-`insert_rows(conn, plan, plan_id)` (lines and alerts on an open transaction),
-`write_files(plan, plan_id, out_dir)`, `run(engine, as_of=None, skus=None, config=None, out_dir=None)`.
+Storing goes through the one plan lifecycle (`service.planning`): the `replenishment` plan kind computes with
+`load_inputs` + `optimizer.replenishment.plan_replenishment` and stores `line_rows` and `alert_rows`.
+
+Public interface: `load_inputs(engine, as_of=None, skus=None)`, `line_rows`, `alert_rows`,
+`store_plan(engine, plan, as_of)`, `write_files(plan, plan_id, out_dir)`,
+`run(engine, as_of=None, skus=None, config=None, out_dir=None)`.
 """
 
 from __future__ import annotations
@@ -12,17 +15,16 @@ import datetime as dt
 import fnmatch
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Engine, select
 
-from optimizer.replenishment import ReplenishmentConfig, ReplenishmentInputs, ReplenishmentPlan, plan_replenishment
-from service.db.tables import Alert, ForecastSet, Plan, PlanLine
+from optimizer.replenishment import ReplenishmentConfig, ReplenishmentInputs, ReplenishmentPlan
+from service.db.tables import ForecastSet
 from service.spreadsheet_safety import excel_writer, write_csv
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,6 @@ _DATES = {
     "open_orders": ["due_date"],
     "receipts": ["order_date", "promised_date", "received_date"],
 }
-_INSERT_BATCH = 5_000
 
 
 def _read(engine: Engine, table: str) -> pd.DataFrame:
@@ -132,30 +133,22 @@ def alert_rows(plan: ReplenishmentPlan, plan_id: str) -> list[dict[str, Any]]:
     return [{"plan_id": plan_id, **{str(k): _none(v) for k, v in row.items()}} for row in records]
 
 
-def insert_rows(conn: Connection, plan: ReplenishmentPlan, plan_id: str) -> None:
-    """Insert the plan's lines and alerts in batches on an open transaction (the `Plan` row must exist)."""
-    for table, rows in ((PlanLine, line_rows(plan, plan_id)), (Alert, alert_rows(plan, plan_id))):
-        for start in range(0, len(rows), _INSERT_BATCH):
-            conn.execute(insert(table), rows[start : start + _INSERT_BATCH])
+def store_plan(engine: Engine, plan: ReplenishmentPlan, as_of: pd.Timestamp) -> str:
+    """Store a replenishment plan computed outside the lifecycle (its lines and alerts, one transaction) through
+    `service.planning.lifecycle.save`; returns the plan id."""
+    from service.planning.computed import ComputedPlan
+    from service.planning.lifecycle import save
 
-
-def store_plan(engine: Engine, plan: ReplenishmentPlan, as_of: pd.Timestamp, plan_id: str | None = None) -> str:
-    """Insert the plan, its lines and its alerts in one transaction; returns the plan id."""
-    plan_id = plan_id or f"rp-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-    version = plan.params.get("forecast", {}).get("model_version")
-    with engine.begin() as conn:
-        conn.execute(
-            insert(Plan).values(
-                id=plan_id,
-                status="done",
-                as_of=pd.Timestamp(as_of).date(),
-                model_version=version,
-                params=plan.params,
-                summary=plan.summary,
-            )
-        )
-        insert_rows(conn, plan, plan_id)
-    return plan_id
+    computed = ComputedPlan(
+        kind="replenishment",
+        as_of=pd.Timestamp(as_of),
+        model_version=plan.params.get("forecast", {}).get("model_version"),
+        params=plan.params,
+        summary=plan.summary,
+        rows={"plan_lines": line_rows(plan, ""), "alerts": alert_rows(plan, "")},
+        result=plan,
+    )
+    return save(engine, computed)
 
 
 def write_files(plan: ReplenishmentPlan, plan_id: str, out_dir: Path) -> tuple[Path, Path]:
@@ -201,18 +194,22 @@ def run(
     config: ReplenishmentConfig | None = None,
     out_dir: Path | None = None,
 ) -> RunResult:
-    """Load, plan, store, write files."""
-    inputs = load_inputs(engine, as_of, skus)
-    plan = plan_replenishment(inputs, config)
-    plan.params["sku_filter"] = skus
-    plan_id = store_plan(engine, plan, inputs.as_of)
+    """Compute and store a replenishment plan through the plan lifecycle, then write its CSV and XLSX."""
+    from service.planning.lifecycle import compute_now
+
+    request: dict[str, Any] = {"as_of": str(as_of)[:10] if as_of is not None else None, "skus": skus}
+    if config is not None:
+        request["config"] = config.model_dump(mode="json")
+    outcome = compute_now(engine, "replenishment", request)
+    assert outcome.computed is not None
+    plan: ReplenishmentPlan = outcome.computed.result
     if out_dir is None:
         from service.settings import get_settings
 
         out_dir = get_settings().home / "plans"
-    csv_path, xlsx_path = write_files(plan, plan_id, out_dir)
-    log.info("plan %s: %s lines, %s alerts", plan_id, len(plan.lines), len(plan.alerts))
-    return RunResult(plan_id, plan, inputs.as_of, csv_path, xlsx_path)
+    csv_path, xlsx_path = write_files(plan, outcome.plan_id, out_dir)
+    log.info("plan %s: %s lines, %s alerts", outcome.plan_id, len(plan.lines), len(plan.alerts))
+    return RunResult(outcome.plan_id, plan, outcome.computed.as_of, csv_path, xlsx_path)
 
 
-__all__ = ["RunResult", "alert_rows", "insert_rows", "line_rows", "load_inputs", "run", "store_plan", "write_files"]
+__all__ = ["RunResult", "alert_rows", "line_rows", "load_inputs", "run", "store_plan", "write_files"]

@@ -8,7 +8,6 @@ asked.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -16,7 +15,6 @@ from typing import Annotated, Any, Literal
 
 import pandas as pd
 import typer
-from sqlalchemy import select
 
 from service.cli.apps import bench_app, fail, plan_app
 from service.production import orders_records, read_plant_files, read_plant_tables, store_schedule
@@ -164,7 +162,7 @@ def _parse_event(text: str, what: str, parts: int) -> list[str]:
 
 @plan_app.command("reschedule")
 def plan_reschedule(
-    plan_id: Annotated[str, typer.Argument(help="A stored production plan (see `leanplan plan production`).")],
+    plan_id: Annotated[str, typer.Argument(help="A stored plan with a production schedule (CLI or API).")],
     breakdown: Annotated[
         list[str] | None, typer.Option(help="LINE,START,END downtime (ISO date-times); repeatable.")
     ] = None,
@@ -179,145 +177,41 @@ def plan_reschedule(
     ] = 1440,
     out: Annotated[Path | None, typer.Option(help="Write <plan>.csv and <plan>.moves.csv here.")] = None,
 ) -> None:
-    """Repair a stored production plan after line breakdowns or rush orders, moving as little as possible."""
-    from dataclasses import replace
-
-    from optimizer.schedule.plant import build_problem
-    from optimizer.schedule.problem import Assignment, Schedule, ScheduleInputError
-    from optimizer.schedule.report import kpis, schedule_table, write_csv
-    from optimizer.schedule.requirements import PRIORITY_WEIGHTS
-    from optimizer.schedule.reschedule import Breakdown, RescheduleOptions, reschedule
+    """Repair a stored production schedule after line breakdowns or rush orders, moving as little as possible."""
+    from optimizer.schedule.report import write_csv
     from service.db.engine import get_engine
-    from service.db.tables import Plan, ScheduledOperation
+    from service.planning.reschedule import LineBreakdown, RescheduleError, RushOrder, reschedule_plan
 
     if not breakdown and not rush:
         fail("nothing to do: give --breakdown LINE,START,END and/or --rush SKU,QTY,DUE")
-    engine = get_engine()
-    with engine.connect() as conn:
-        plan = conn.execute(select(Plan).where(Plan.id == plan_id)).first()
-        rows = conn.execute(select(ScheduledOperation).where(ScheduledOperation.plan_id == plan_id)).all()
-    if plan is None or not plan.params or plan.params.get("kind") != "production" or not rows:
-        fail(f"production plan {plan_id!r} not found; list plans or run `leanplan plan production`")
-    stored = (plan.summary or {}).get("orders")
-    if not stored:
-        fail(f"plan {plan_id!r} has no stored orders to reschedule; plan again with `leanplan plan production`")
-    frames = read_plant_tables(engine)
-    origin = pd.Timestamp(plan.as_of)
-    orders = pd.DataFrame(stored)
-    for column in ("release", "due"):
-        orders[column] = pd.to_datetime(orders[column])
-    extra: list[dict[str, Any]] = []
+    events = []
+    for text in breakdown or []:
+        line_id, begin, end = _parse_event(text, "breakdown", 3)[:3]
+        events.append(LineBreakdown(line_id, pd.Timestamp(begin), pd.Timestamp(end)))
+    orders = []
     for text in rush or []:
         sku, qty, due, *rest = _parse_event(text, "rush", 3)
-        priority = int(rest[0]) if rest else 1
-        extra.append(
-            {
-                "order_id": f"RUSH-{len(extra) + 1}",
-                "sku": sku,
-                "qty": float(qty),
-                "release": origin,
-                "due": pd.Timestamp(due),
-                "weight": PRIORITY_WEIGHTS.get(priority, 1),
-                "kind": "rush",
-                "covers": "rush order",
-            }
-        )
-    events: list[tuple[str, pd.Timestamp, pd.Timestamp]] = []
-    for text in breakdown or []:
-        line_id, begin_text, end_text = _parse_event(text, "breakdown", 3)
-        events.append((line_id, pd.Timestamp(begin_text), pd.Timestamp(end_text)))
-    moment = pd.Timestamp(now) if now else (min(e[1] for e in events) if events else origin)
-    all_orders = pd.concat([orders, pd.DataFrame(extra)], ignore_index=True) if extra else orders
-    horizon = int(plan.params.get("horizon_days", 28))
+        orders.append(RushOrder(sku, float(qty), pd.Timestamp(due), int(rest[0]) if rest else 1))
     try:
-        problem, index = build_problem(
-            all_orders,
-            frames["items"],
-            frames["lines"],
-            frames["routings"],
-            frames["changeovers"],
-            frames["line_downtime"],
-            origin,
-            horizon,
+        repair = reschedule_plan(
+            get_engine(),
+            plan_id,
+            events,
+            orders,
+            now=pd.Timestamp(now) if now else None,
+            time_limit=time_limit,
+            workers=workers,
+            stability_weight=stability_weight,
         )
-    except ValueError as err:
-        fail(f"cannot rebuild plan {plan_id!r}: {err}")
-    base = replace(problem, jobs=problem.jobs[: len(orders)])
-    assignments = {}
-    for row in rows:
-        j = index.job_index.get(row.job_id)
-        if j is None or row.op not in index.op_numbers[j] or row.line_id not in index.line_index:
-            fail(f"plan {plan_id!r} does not match the current routings or lines (operation {row.job_id}/{row.op})")
-        k = index.op_numbers[j].index(row.op)
-        assignments[(j, k)] = Assignment(
-            j,
-            k,
-            index.line_index[row.line_id],
-            index.minutes(row.start),
-            index.minutes(row.end),
-            int(row.setup_minutes),
-        )
-    breakdowns = []
-    for line_id, begin, finish in events:
-        if line_id not in index.line_index:
-            fail(f"--breakdown: unknown line {line_id!r}; lines are {', '.join(index.lines)}")
-        breakdowns.append(Breakdown(index.line_index[line_id], index.minutes(begin), index.minutes(finish)))
-
-    def label(minutes: int) -> str:
-        return (origin + pd.Timedelta(minutes=minutes)).strftime("%a %d %b %H:%M")
-
-    try:
-        result = reschedule(
-            base,
-            Schedule(assignments),
-            index.minutes(moment),
-            breakdowns,
-            problem.jobs[len(orders) :],
-            RescheduleOptions(time_limit=time_limit, workers=workers, stability_weight=stability_weight),
-            label=label,
-        )
-    except ScheduleInputError as err:
-        fail(f"cannot reschedule: {err}")
-    if result.schedule is None:
-        fail(f"no repair found in {time_limit:g} s ({result.status}); try a longer --time-limit")
-    table = schedule_table(result.problem, index, result.schedule)
-    downtime = pd.concat(
-        [frames["line_downtime"], pd.DataFrame([{"line_id": x, "start": b, "end": f} for x, b, f in events])],
-        ignore_index=True,
-    )
-    end = origin.to_pydatetime() + dt.timedelta(days=horizon)
-    moves = [
-        {
-            "job": index.orders.iloc[m.job]["order_id"],
-            "operation": index.op_numbers[m.job][m.op],
-            "touched": m.touched,
-            "reason": m.reason,
-        }
-        for m in result.moves
-    ]
-    summary = {
-        "kind": "production",
-        "kpis": kpis(table, frames["lines"], downtime, origin.to_pydatetime(), end),
-        "rescheduled_from": plan_id,
-        "moves": moves,
-        "untouched_moved_share": round(result.untouched_moved_share, 4),
-        "seconds": round(result.seconds, 2),
-        "orders": orders_records(all_orders),
-    }
-    params = {
-        **plan.params,
-        "rescheduled_from": plan_id,
-        "now": moment.isoformat(),
-        "breakdowns": [{"line": x, "start": b.isoformat(), "end": f.isoformat()} for x, b, f in events],
-        "rush": [{k: str(v) for k, v in r.items()} for r in extra],
-    }
-    new_id = store_schedule(engine, table, origin, params, summary, plan.model_version)
+    except RescheduleError as err:
+        fail(str(err))
     if out is not None:
-        write_csv(neutralise_frame(table), out / f"{new_id}.csv")
-        neutralise_frame(pd.DataFrame(moves)).to_csv(out / f"{new_id}.moves.csv", index=False)
+        write_csv(neutralise_frame(repair.table), out / f"{repair.plan_id}.csv")
+        neutralise_frame(pd.DataFrame(repair.moves)).to_csv(out / f"{repair.plan_id}.moves.csv", index=False)
+    moves = repair.moves
     typer.echo(
-        f"plan {new_id} (from {plan_id}): {len(result.touched)} operations hit, {len(moves)} moved "
-        f"({100 * result.untouched_moved_share:.1f}% of the untouched ones) in {result.seconds:.1f} s"
+        f"plan {repair.plan_id} (from {plan_id}): {repair.touched} operations hit, {len(moves)} moved "
+        f"({100 * repair.untouched_moved_share:.1f}% of the untouched ones) in {repair.seconds:.1f} s"
     )
     for move in moves[:20]:
         typer.echo(f"  {move['job']}/{move['operation']}: {move['reason']}")

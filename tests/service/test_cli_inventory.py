@@ -30,11 +30,11 @@ def test_plan_replenishment_stores_and_prints_a_summary(tmp_path: Path) -> None:
     result = leanplan("plan", "replenishment", "--as-of", AS_OF, "--fill-rate", "0.97", home=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "from demand history (no forecast)" in result.stdout and "target 97.0%" in result.stdout
-    written = list((tmp_path / "plans").glob("rp-*"))
+    written = list((tmp_path / "plans").glob("pl-*"))
     assert {p.suffix for p in written} == {".csv", ".xlsx"}
     as_json = leanplan("plan", "replenishment", "--as-of", AS_OF, "--skus", "F*", "--json", home=tmp_path)
     summary = json.loads(as_json.stdout)
-    assert summary["skus"] == 2 and summary["plan_id"].startswith("rp-")
+    assert summary["skus"] == 2 and summary["plan_id"].startswith("pl-")
     bad = leanplan("plan", "replenishment", "--fill-rate", "1.5", home=tmp_path)
     assert bad.returncode == 2 and "strictly between 0 and 1" in bad.stderr and "Traceback" not in bad.stderr
     none = leanplan("plan", "replenishment", "--skus", "NOPE*", home=tmp_path)

@@ -23,7 +23,7 @@ def loaded(engine: Engine) -> Engine:
 
 def test_run_stores_the_plan_with_its_operations(loaded: Engine) -> None:
     plan_id, plan = production.run(loaded, OPTIONS)
-    assert plan_id.startswith("pp-") and plan.as_of == pd.Timestamp("2024-03-01")
+    assert plan_id.startswith("pl-") and plan.as_of == pd.Timestamp("2024-03-01")
     assert plan.params["safety_stock"] == {"fallback": "7 days of mean demand"}
     assert plan.params["forecast"] == {"fallback": "trailing 12-month mean"}
     assert plan.summary["kpis"]["operations"] == len(plan.table) and plan.summary["orders"]

@@ -1,7 +1,7 @@
 """`/v1/plans`: compute a plan (a job), read its status and provenance, its replenishment lines and production
 schedule (JSON pages, or the whole table as CSV or XLSX), approve it.
 
-Plans stored by the CLI (`rp-…`, `pp-…`) read the same way as plans computed here (`pl-…`).
+Every plan, whichever entry point asked for it, goes through `service.planning.lifecycle`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ class PlanRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    kind: Literal["plan", "replenishment", "production"] = Field(
+        default="plan",
+        description="`plan`: replenishment, and the production schedule when make SKUs are selected; "
+        "`replenishment` or `production` alone.",
+    )
     as_of: dt.date | None = Field(default=None, description="Plan date (default: the latest inventory snapshot).")
     skus: str | None = Field(
         default=None,
@@ -79,6 +84,11 @@ def _selection(engine: Engine, request: PlanRequest) -> list[tuple[str, str]]:
         items = [(s, k) for s, k in items if fnmatch.fnmatchcase(s, request.skus)]
         if not items:
             raise HTTPException(status_code=422, detail=f"no SKU matches {request.skus!r}; list SKUs with GET /v1/skus")
+    if request.kind == "production" and not any(k == "make" for _, k in items):
+        raise HTTPException(
+            status_code=422,
+            detail="kind is production but no selected SKU is a 'make' SKU; select make SKUs or ask for kind plan",
+        )
     if request.schedule and not any(k == "make" for _, k in items):
         raise HTTPException(
             status_code=422,
@@ -94,18 +104,12 @@ def create(
     body: Annotated[PlanRequest | None, Body()] = None,
 ) -> JSONResponse:
     """Create a pending plan and queue its job; poll `links.self` until its status is `done`."""
-    from service.jobs.queue import enqueue
+    from service.planning.lifecycle import enqueue
 
     request = body or PlanRequest()
     _selection(engine, request)
-    params = request.model_dump(mode="json")
-    plan_id = plans.create(engine, params)
-    try:
-        job_id = enqueue(engine, "plan", {"plan_id": plan_id, **params})
-    except Exception:
-        plans.delete(engine, plan_id)
-        raise
-    plans.attach_job(engine, plan_id, job_id, params)
+    params = request.model_dump(mode="json", exclude={"kind"})
+    plan_id, job_id = enqueue(engine, request.kind, params)
     body_out = {
         "id": plan_id,
         "status": "pending",

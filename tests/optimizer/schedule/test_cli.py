@@ -46,7 +46,7 @@ def test_plan_production_stores_the_plan_and_writes_files(tmp_path: Path) -> Non
         home=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("plan pp-") and "on time" in result.stdout
+    assert result.stdout.startswith("plan pl-") and "on time" in result.stdout
     plan_id = result.stdout.split()[1].rstrip(":")
     engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
     with engine.connect() as conn:
