@@ -20,12 +20,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from pipelines.calendars import parse_shifts, weekly_minutes
-from pipelines.contracts import DATETIME, TABLES
+from pipelines.contracts import BOOL, DATETIME, TABLES
+
+if TYPE_CHECKING:
+    from pipelines import sample_factory
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +124,7 @@ _STREAMS = (
     "changeovers",
     "downtime",
     "customer_orders",
+    "factory",
 )
 
 
@@ -334,9 +339,27 @@ def _receipts(
     qty = np.ceil(order_qty[po["_row"].to_numpy()] * rng.uniform(0.8, 1.25, n) / lot) * lot
     qty = np.maximum(qty, np.maximum(np.ceil(moq / lot) * lot, lot))
 
+    calendar_day = (PO_START + pd.to_timedelta(day, unit="D")).to_numpy().astype("datetime64[D]")
+    out = deliveries(po, calendar_day, qty, day / span, PO_END, traits, rng)
+    out.insert(0, "po_id", [f"PO-{i:06d}" for i in range(1, len(out) + 1)])
+    return out
+
+
+def deliveries(
+    po: pd.DataFrame,
+    calendar_day: np.ndarray,
+    qty: np.ndarray,
+    t: np.ndarray,
+    end: pd.Timestamp,
+    traits: pd.DataFrame,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Receipts of purchase orders (`po`: supplier_id, sku, nominal_lead_time_days) placed on `calendar_day` (rolled
+    forward to a weekday) for `qty`, as each supplier's hidden `traits` deliver them; `t` in [0, 1] is how far into
+    the history an order is (degrading suppliers get worse with it). Arrivals after `end` stay open."""
+    n = len(po)
     trait = traits.set_index("supplier_id").loc[po["supplier_id"]]
     lead = po["nominal_lead_time_days"].to_numpy()
-    t = day / span
     degrading = trait["degrading"].to_numpy()
     late_prob = np.minimum(1 - trait["on_time_rate"].to_numpy() + np.where(degrading, 0.30 * t, 0.0), 0.95)
     growth = np.where(degrading, 1 + 2 * t, 1.0)
@@ -348,11 +371,10 @@ def _receipts(
     early = np.where(rng.random(n) < 0.35, early, 0)
     offset = np.where(late, delay, -early).astype(int)
 
-    calendar_day = (PO_START + pd.to_timedelta(day, unit="D")).to_numpy().astype("datetime64[D]")
     order_date = pd.DatetimeIndex(np.busday_offset(calendar_day, 0, roll="forward"))  # POs go out Mon-Fri
     promised = order_date + pd.to_timedelta(lead, unit="D")
     arrival = promised + pd.to_timedelta(offset, unit="D")
-    received = arrival <= PO_END
+    received = arrival <= end
     short = received & (qty >= 2) & (rng.random(n) < trait["short_delivery_prob"].to_numpy())
     mean_fill = trait["short_fill_mean"].to_numpy()
     fill = rng.beta(20 * mean_fill, 20 * (1 - mean_fill))
@@ -368,7 +390,6 @@ def _receipts(
             "qty_received": np.where(received, got, 0.0),
         }
     ).sort_values(["order_date", "sku", "supplier_id"], kind="stable", ignore_index=True)
-    out.insert(0, "po_id", [f"PO-{i:06d}" for i in range(1, len(out) + 1)])
     return out
 
 
@@ -590,23 +611,52 @@ def generate(real_dir: Path = DEFAULT_REAL_DIR, seed: int = DEFAULT_SEED) -> dic
     receipts = _receipts(offers, annual, raf["unit_cost"].to_numpy(), traits, streams["receipts"])
     made = items[items["make_or_buy"] == "make"]
     lines = _lines()
+    inventory = _inventory(raf, raf_demand, pbs_monthly, pbs["sku"], streams["inventory"])
+    routings = _routings(pbs["sku"].tolist(), pbs_monthly, lines, streams["routings"])
+    from pipelines import sample_factory  # it builds on this module's helpers
+
+    factory = sample_factory.generate(
+        pbs, made, pbs_monthly, monthly_line_hours(lines), len(receipts) + 1, streams["factory"]
+    )
+    receipts = pd.concat([receipts, factory.receipts], ignore_index=True)
     tables = {
-        "items": items,
-        "suppliers": offers.drop(columns=["_row", "_rank"]),
+        "items": _with_planning_columns(items, factory),
+        "suppliers": pd.concat([offers.drop(columns=["_row", "_rank"]), factory.suppliers], ignore_index=True),
         "lines": lines,
         "demand.raf": raf_demand,
         "demand.pbs": pbs_demand,
-        "inventory": _inventory(raf, raf_demand, pbs_monthly, pbs["sku"], streams["inventory"]),
+        "inventory": pd.concat([inventory, factory.inventory], ignore_index=True),
         "open_orders": _open_orders(receipts, made, pbs_monthly, streams["production"]),
         "receipts": receipts,
         "line_downtime": _line_downtime(streams["downtime"]),
-        "routings": _routings(pbs["sku"].tolist(), pbs_monthly, lines, streams["routings"]),
+        "routings": pd.concat([routings, factory.routings], ignore_index=True).sort_values(
+            ["sku", "op", "line_id"], ignore_index=True
+        ),
+        "bom": factory.bom,
         "changeovers": _changeovers(pbs["atc1"].unique().tolist(), streams["changeovers"]),
         "customer_orders": _customer_orders(pbs_demand, streams["customer_orders"]),
-        "truth/supplier_traits": traits.drop(columns="popularity"),
+        "truth/supplier_traits": pd.concat([traits.drop(columns="popularity"), factory.traits], ignore_index=True),
     }
     log.info("generated %s", ", ".join(f"{name}: {len(frame):,}" for name, frame in tables.items()))
     return tables
+
+
+def _with_planning_columns(items: pd.DataFrame, factory: sample_factory.FactoryTables) -> pd.DataFrame:
+    """Items with every contract column: the factory's items appended, the finished goods' MRP parameters
+    (moq_multiple lots, 2 days of QA release, their setup cost) set, everything else at the contract's default."""
+    contract = TABLES["items"]
+    out = pd.concat([items, factory.items], ignore_index=True)
+    for column in contract.columns:
+        if column not in out.columns:
+            out[column] = contract.defaults[column]
+        elif column in contract.defaults and contract.defaults[column] is not None:
+            out[column] = out[column].where(out[column].notna(), contract.defaults[column])
+    finished = out["sku"].isin(factory.finished["sku"])
+    out.loc[finished, "lot_rule"] = "moq_multiple"
+    out.loc[finished, "queue_days"] = 2.0
+    out.loc[finished, "order_cost"] = out.loc[finished, "sku"].map(factory.finished.set_index("sku")["order_cost"])
+    out["pull"] = out["pull"].astype(bool)
+    return out[contract.columns]
 
 
 def _for_csv(stem: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -615,7 +665,9 @@ def _for_csv(stem: str, frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         values = out[column]
-        if pd.api.types.is_datetime64_any_dtype(values):
+        if kinds.get(column) == BOOL:
+            out[column] = values.map({True: "true", False: "false"})
+        elif pd.api.types.is_datetime64_any_dtype(values):
             fmt = "%Y-%m-%dT%H:%M" if kinds.get(column) == DATETIME else "%Y-%m-%d"
             out[column] = values.dt.strftime(fmt).astype(object).where(values.notna(), None)
         elif pd.api.types.is_float_dtype(values) and values.dropna().eq(values.dropna().round()).all():
