@@ -46,9 +46,11 @@ RECORD_ROWS = (
 
 @dataclass(frozen=True)
 class MrpOptions:
-    """`pegging`: True (all planned orders), False (none) or SKUs whose orders (and their ancestors') are pegged."""
+    """`pegging`: True (all planned orders), False (none) or SKUs whose orders (and their ancestors') are pegged;
+    `max_pegging_entries`: bound on the (order, end demand) pairs pegging may hold (`PeggingTooLarge` beyond)."""
 
     pegging: bool | Sequence[str] = True
+    max_pegging_entries: int | None = 50_000_000
 
 
 @dataclass
@@ -79,15 +81,15 @@ class MrpResult:
     def order_period(self) -> np.ndarray:
         return self._orders[1]
 
-    @property
+    @cached_property
     def order_qty(self) -> np.ndarray:
         return self.planned_receipts[self.order_item, self.order_period]
 
-    @property
+    @cached_property
     def order_release(self) -> np.ndarray:
         return np.maximum(self.order_period - self.inputs.lead_time[self.order_item], 0)
 
-    @property
+    @cached_property
     def order_expedite(self) -> np.ndarray:
         """Periods by which each planned order would have had to be released before the plan date (0 = on time)."""
         return np.maximum(self.inputs.lead_time[self.order_item] - self.order_period, 0)
@@ -154,7 +156,7 @@ class MrpResult:
         if choice is False:
             return None
         items = None if choice is True else np.array([self.item_index(s) for s in choice], dtype=np.int64)
-        return peg(self.inputs, self, items)
+        return peg(self.inputs, self, items, self.options.max_pegging_entries)
 
     def exceptions(self) -> pd.DataFrame:
         """Exception messages ranked by money at stake (see `optimizer.mrp.exceptions`)."""

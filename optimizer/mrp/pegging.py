@@ -30,10 +30,15 @@ if TYPE_CHECKING:
     from optimizer.mrp.engine import MrpResult
     from optimizer.mrp.inputs import MrpInputs
 
-__all__ = ["Pegging", "fifo_allocate", "peg"]
+__all__ = ["Pegging", "PeggingTooLarge", "fifo_allocate", "peg"]
 
-TOL = 1e-7
+TOL = 1e-7  # quantities below this are no supply or requirement
+SEGMENT_RTOL = 1e-11  # overlaps shorter than this share of the cumulative quantity are rounding noise
 SAFETY_STOCK, EXCESS = "safety stock", "excess"
+
+
+class PeggingTooLarge(ValueError):
+    """Full end-demand pegging would hold more entries than allowed (widely shared components)."""
 
 
 def _group_cumsum(item: np.ndarray, qty: np.ndarray) -> np.ndarray:
@@ -64,7 +69,7 @@ def fifo_allocate(
     # the item's first requirement/supply element index is the count ended before the item's start event
     length = np.diff(values)
     same = items[1:] == items[:-1]
-    keep = same & (length > TOL * np.maximum(1.0, np.abs(values[1:])))
+    keep = same & (length > SEGMENT_RTOL * np.maximum(1.0, np.abs(values[1:])))
     r, s = req_at[:-1][keep], sup_at[:-1][keep]
     keep2 = (r < n_req) & (s < n_sup)
     return r[keep2], s[keep2], length[keep][keep2]
@@ -133,8 +138,11 @@ def _end_columns(inputs: MrpInputs) -> pd.DataFrame:
     )
 
 
-def peg(inputs: MrpInputs, plan: MrpResult, items: np.ndarray | None = None) -> Pegging:
-    """Peg every planned order of the plan (or of `items` only: item indices) to end demands, level by level."""
+def peg(inputs: MrpInputs, plan: MrpResult, items: np.ndarray | None = None, max_entries: int | None = None) -> Pegging:
+    """Peg every planned order of the plan (or of `items` only: item indices) to end demands, level by level.
+
+    `max_entries` bounds the (order, end demand) entries held, pending dependent rows included: beyond it
+    `PeggingTooLarge` is raised (peg fewer items instead)."""
     n, n_d = inputs.n_items, len(inputs.demand_qty)
     n_cols = n_d + 2 * n
     scope = np.ones(n, dtype=bool) if items is None else _ancestors(inputs, np.asarray(items, dtype=np.int64))
@@ -225,6 +233,13 @@ def peg(inputs: MrpInputs, plan: MrpResult, items: np.ndarray | None = None) -> 
             )
             late_rows.append(sp.diags(lq) @ unit[lr])
         _explode_pegging(inputs, plan, p_rows, order_pegging, lines_by_parent, line_ptr, scope, pending, n_cols)
+        held = sum(b.nnz for b in blocks) + sum(p[3].nnz for parts_ in pending.values() for p in parts_)
+        if max_entries is not None and held > max_entries:
+            raise PeggingTooLarge(
+                f"pegging every planned order to its end demands needs more than {max_entries:,} entries by BOM "
+                f"level {level} ({held:,}): components are shared by many end items; peg the orders of chosen SKUs "
+                "instead (MrpOptions(pegging=[...]), `leanplan mrp --peg SKU`) or switch pegging off"
+            )
     planned = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, n_cols))
     late_df = (
         pd.concat(late_frames, ignore_index=True)
