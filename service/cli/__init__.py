@@ -9,6 +9,7 @@ from service.cli import data as _data  # noqa: F401  (registers commands)
 from service.cli import forecast as _forecast  # noqa: F401
 from service.cli import forecast_bench as _forecast_bench  # noqa: F401  (registers commands)
 from service.cli import inventory as _inventory  # noqa: F401  (registers commands)
+from service.cli import mrp as _mrp  # noqa: F401  (registers commands)
 from service.cli import pages_bench as _pages_bench  # noqa: F401  (registers commands)
 from service.cli import schedule as _schedule  # noqa: F401  (registers commands)
 from service.cli import serve as _serve  # noqa: F401  (registers commands)
