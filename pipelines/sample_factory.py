@@ -13,7 +13,8 @@ Structure (four levels, every product at least three):
   that code (concessional/general × co-payment/safety net). Its dosage form (tablet 55 %, capsule 20 %, oral
   liquid 25 %) fixes its formula and its packaging. Made in one operation on 1-2 of the granulation lines L01-L03
   (tablets, capsules) or on L05 (liquids); rates put 5 % extra load on those lines at the mean demand of Jul 2007 -
-  Jun 2008. Batch (lot_size) 50 / 200 / 500 kg by monthly need, lot rule ``fixed``, 3 days of QC release.
+  Jun 2008 (the rates are scaled to that, like the products' rates, so they are high for the heavy liquids). Batch
+  (lot_size = moq) about a week of need in 50 kg steps, lot rule ``fixed``, 3 days of QC release.
 - **Film coat** (level 2, made): two coating suspensions (white, coloured) on L05, used by the coated tablets
   (half of them).
 - **Purchased materials** (the deepest level): one active ingredient per bulk (``API-<atc2>``), 15 excipients and
@@ -50,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipelines.sample_data import PBS_AS_OF, deliveries, line_load
+from pipelines.sample_data import PBS_AS_OF, WEEKS_PER_MONTH, deliveries, line_load
 
 __all__ = ["HISTORY_START", "MATERIALS", "SUPPLIERS", "FactoryTables", "explode", "generate"]
 
@@ -348,7 +349,7 @@ def _made_items(
     materials: pd.DataFrame,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
-    """Bulks and coats: cost = materials + 15 % conversion; batches by monthly need; fixed lots, QC release."""
+    """Bulks and coats: cost = materials + 15 % conversion; a week of need per batch; fixed lots, QC release."""
     cost = pd.Series(price, index=materials["sku"])
     for _ in range(2):  # coats first, then the bulks that use them
         lines = bom.assign(c=bom["component_sku"].map(cost) * bom["qty_per"] / (1 - bom["scrap_rate"]))
@@ -357,7 +358,7 @@ def _made_items(
     skus = [*bulks["sku"], "SF-COAT-WHITE", "SF-COAT-COLOUR"]
     names = [*bulks["name"], "Film-coat suspension, white (kg)", "Film-coat suspension, coloured (kg)"]
     monthly = pd.Series(skus).map(need).fillna(0.0).to_numpy()
-    lot = np.select([monthly < 200, monthly < 2_000], [50.0, 200.0], 500.0)
+    lot = np.maximum(np.ceil(monthly / WEEKS_PER_MONTH / 50) * 50, 50.0)  # about a week of need per batch
     n = len(skus)
     return pd.DataFrame(
         {
