@@ -50,12 +50,12 @@ def _first_bad(source: str, frame: pd.DataFrame, field: str, bad: np.ndarray, re
         raise MrpInputError(source, pos + 1, field, shown, reason + f" ({int(bad.sum())} row(s) in all)")
 
 
-def _require(source: str, frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+def _require(source: str, frame: pd.DataFrame, columns: tuple[str, ...], allow_empty: bool = False) -> pd.DataFrame:
     frame = frame.rename(columns={c: str(c).strip().lower() for c in frame.columns})
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise MrpInputError(source, None, missing[0], None, f"missing column(s) {', '.join(missing)}")
-    if frame.empty:
+    if frame.empty and not allow_empty:
         raise MrpInputError(source, None, None, None, "no rows")
     return frame.reset_index(drop=True)
 
@@ -114,19 +114,26 @@ def _sku_index(source: str, frame: pd.DataFrame, field: str, index: pd.Index) ->
     return codes.astype(np.int64)
 
 
+def _usual_step(steps: np.ndarray) -> int:
+    """The most frequent step between consecutive demand dates (the smallest of equally frequent ones)."""
+    values, counts = np.unique(steps.astype(np.int64), return_counts=True)
+    return int(values[np.argmax(counts)])
+
+
 def _period_grid(source: str, demand: pd.DataFrame, dates: np.ndarray, plan_date: Any) -> pd.DatetimeIndex:
-    """The fixed-frequency grid the demand dates lie on, from the plan date (default: first date) to the last."""
+    """The fixed-frequency grid of the demand dates (the usual step between them, in days or whole months), from
+    the plan date (default: the first date) to the last date; a date off that grid is refused by row."""
     unique = pd.DatetimeIndex(np.unique(dates))
     start = unique[0] if plan_date is None else pd.Timestamp(plan_date).normalize()
     step: pd.DateOffset
     months = np.asarray(unique.year * 12 + unique.month)
-    if len(unique) > 1 and bool((unique.day == 1).all()) and np.diff(months).min() >= 1:
-        n_months = int(np.diff(months).min())
+    if len(unique) > 1 and bool((unique.day == 1).all()) and _usual_step(np.diff(months)) >= 1:
+        n_months = _usual_step(np.diff(months))
         step = pd.DateOffset(months=n_months)
         offset = (months[0] - (start.year * 12 + start.month)) / n_months
         on_lattice = start.day == 1 and float(offset).is_integer()
     else:
-        days = int(np.diff(unique).min() // np.timedelta64(1, "D")) if len(unique) > 1 else 7
+        days = _usual_step(np.diff(unique) // np.timedelta64(1, "D")) if len(unique) > 1 else 7
         step = pd.DateOffset(days=days)
         on_lattice = (unique[0] - start).days % days == 0
     if not on_lattice:
@@ -227,7 +234,7 @@ class MrpInputs:
         grid = _period_grid(src["demand"], d, d_date, plan_date)
         d_period = np.maximum(_period_of(d_date, grid), 0)  # demand before the plan date is backlog of period 0
 
-        b = _require(src["bom"], bom, ("parent_sku", "component_sku", "qty_per"))
+        b = _require(src["bom"], bom, ("parent_sku", "component_sku", "qty_per"), allow_empty=True)
         parent = _sku_index(src["bom"], b, "parent_sku", index)
         component = _sku_index(src["bom"], b, "component_sku", index)
         qty_per = _number(src["bom"], b, "qty_per", None, 0.0, strict=True)
