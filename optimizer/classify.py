@@ -23,6 +23,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from models.patterns import ADI_CUT, CV2_CUT, sb_pattern, size_cv2
 from optimizer.history import DemandHistory, periods_per_year
 
 Array = np.ndarray
@@ -35,8 +36,8 @@ class ClassificationRules(BaseModel):
 
     abc_cuts: tuple[float, float] = (0.80, 0.95)
     xyz_cuts: tuple[float, float] = (0.5, 1.0)
-    adi_cut: float = 1.32
-    cv2_cut: float = 0.49
+    adi_cut: float = ADI_CUT
+    cv2_cut: float = CV2_CUT
     #: periods of history for the annual consumption value (default: one year of the data's frequency)
     value_window: int | None = None
 
@@ -83,15 +84,9 @@ def classify(history: DemandHistory, unit_cost: Array, rules: ClassificationRule
     nonzero = y > 0
     n_nonzero = nonzero.sum(axis=1)
     adi = np.divide(n_used, n_nonzero, out=np.full(n, np.inf), where=n_nonzero > 0)
-    sizes_mean = np.divide(np.where(nonzero, y, 0).sum(axis=1), n_nonzero, out=np.zeros(n), where=n_nonzero > 0)
-    size_dev = np.where(nonzero, y - sizes_mean[:, None], 0.0)
-    size_var = np.divide((size_dev**2).sum(axis=1), n_nonzero - 1, out=np.zeros(n), where=n_nonzero > 1)
-    cv2 = np.divide(size_var, sizes_mean**2, out=np.zeros(n), where=sizes_mean > 0)
-    frequent = adi < rules.adi_cut
-    steady = cv2 < rules.cv2_cut
-    pattern = np.select(
-        [n_nonzero == 0, frequent & steady, frequent, steady], ["none", "smooth", "erratic", "intermittent"], "lumpy"
-    )
+    sizes = np.where(nonzero, y, 0.0)
+    cv2 = size_cv2(n_nonzero, sizes.sum(axis=1), (sizes * sizes).sum(axis=1))
+    pattern = np.where(n_nonzero == 0, "none", sb_pattern(adi, cv2, rules.adi_cut, rules.cv2_cut))
     return pd.DataFrame(
         {
             "sku": np.asarray(history.skus),
