@@ -15,7 +15,7 @@ from typing import Any
 
 import pandera.pandas as pa
 
-from pipelines.calendars import ShiftSyntaxError, parse_shifts
+from models.calendars import ShiftSyntaxError, parse_shifts
 
 STR = "str"
 FLOAT = "float"

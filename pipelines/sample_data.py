@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from pipelines.calendars import parse_shifts, weekly_minutes
+from models.calendars import parse_shifts, weekly_minutes
 from pipelines.contracts import BOOL, DATETIME, TABLES
 
 if TYPE_CHECKING:

@@ -11,9 +11,17 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.db.engine import normalize_url
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def normalize_url(url: str) -> str:
+    """Use psycopg 3 for Postgres URLs written the usual way (postgres://, postgresql://); reject others."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if not url.startswith(("sqlite:", "postgresql+psycopg:")):
+        raise ValueError(f"database URL {url!r} is not supported; use sqlite:///path or postgresql://user@host/db")
+    return url
 
 
 class Settings(BaseSettings):
@@ -73,3 +81,6 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (read once)."""
     return Settings()
+
+
+__all__ = ["REPO_ROOT", "Settings", "get_settings", "normalize_url"]

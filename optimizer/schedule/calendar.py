@@ -1,7 +1,7 @@
 """Line calendars as time windows: shifts and downtime become the periods a line cannot work.
 
 Times are integer minutes from the plan's origin (a naive local date-time, plant time). A line's working time is
-the union of its weekly shifts (`pipelines.calendars.parse_shifts`) repeated over the horizon; everything else
+the union of its weekly shifts (`models.calendars.parse_shifts`) repeated over the horizon; everything else
 in [0, horizon) — nights, weekends — plus its downtime windows is *unavailable*. The scheduling model blocks
 those periods on the line, so no operation or changeover runs across them: an operation is one uninterrupted
 run inside one working window (see `optimizer.schedule.plant` for why, and for the lot splitting that makes
@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from pipelines.calendars import MINUTES_PER_DAY, Shift, parse_shifts
+from models.calendars import MINUTES_PER_DAY, Shift, parse_shifts
 
 Span = tuple[int, int]
 

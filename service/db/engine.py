@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from service.settings import get_settings, normalize_url
+
 
 def _sqlite_setup(engine: Engine) -> None:
     """Real transactions (BEGIN emitted by us, also around DDL), foreign keys on, WAL for concurrent readers."""
@@ -35,16 +37,6 @@ _SCHEMAS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 def schema_of(engine: Engine) -> str | None:
     """The Postgres schema `make_engine` bound `engine` to, if any (child processes need it with the URL)."""
     return _SCHEMAS.get(engine)
-
-
-def normalize_url(url: str) -> str:
-    """Use psycopg 3 for Postgres URLs written the usual way (postgres://, postgresql://); reject others."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    if not url.startswith(("sqlite:", "postgresql+psycopg:")):
-        raise ValueError(f"database URL {url!r} is not supported; use sqlite:///path or postgresql://user@host/db")
-    return url
 
 
 def make_engine(url: str, schema: str | None = None, **kwargs: Any) -> Engine:
@@ -76,8 +68,9 @@ def get_engine(url: str | None = None) -> Engine:
     """The process-wide engine for `url` (default: the configured `DATABASE_URL` and `LEANPLAN_DATABASE_SCHEMA`)."""
     schema = None
     if url is None:
-        from service.settings import get_settings
-
         settings = get_settings()
         url, schema = settings.database_url, settings.database_schema
     return make_engine(url, schema=schema)
+
+
+__all__ = ["get_engine", "make_engine", "normalize_url", "schema_of"]

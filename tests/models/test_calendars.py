@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.calendars import Shift, ShiftSyntaxError, parse_shifts, weekly_minutes
+from models.calendars import Shift, ShiftSyntaxError, parse_shifts, weekly_minutes
 
 
 def test_weekday_ranges_and_several_rules() -> None:
