@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import re
 import warnings
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -118,10 +119,153 @@ def _decode(data: bytes, source: str, table: str | None) -> str:
         ) from None
 
 
+# --- declared size: checked before parsing ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """What a file may declare before it is parsed, so that a small file cannot make the reader allocate much.
+
+    `max_bytes` bounds the expanded size (XLSX members, a Parquet file's cells at 8 bytes each); `max_cells` bounds
+    rows × columns (default: `max_bytes`, as a CSV cell takes at least one byte); `max_expansion` bounds how much a
+    compressed file (Parquet, XLSX) may grow; `max_field_chars` bounds one cell.
+    """
+
+    max_bytes: int = 256 * 1024 * 1024
+    max_columns: int = 5_000
+    max_cells: int | None = None
+    max_expansion: float = 200.0
+    max_field_chars: int = 10_000
+
+    @property
+    def cells(self) -> int:
+        return self.max_cells if self.max_cells is not None else self.max_bytes
+
+
+class InputTooLarge(DataValidationError):
+    """A file whose declared size is over `InputLimits` (rejected before parsing; HTTP answers 413)."""
+
+
+def _too_large(source: str, table: str | None, reason: str) -> InputTooLarge:
+    return InputTooLarge(table, source, [RowIssue(None, None, None, reason)])
+
+
+def _mb(n: float) -> str:
+    return f"{n / (1024 * 1024):.3g} MB"
+
+
+def check_declared_size(data: bytes, fmt: str, source: str, table: str | None, limits: InputLimits) -> None:
+    """Raise before parsing when `data` declares more columns, cells or bytes than `limits` allow."""
+    if fmt == "csv":
+        _check_csv(data, source, table, limits)
+    elif fmt == "parquet":
+        _check_parquet(data, source, table, limits)
+    elif fmt == "xlsx":
+        _check_xlsx(data, source, table, limits)
+
+
+def _check_columns(columns: int, source: str, table: str | None, limits: InputLimits) -> None:
+    if columns > limits.max_columns:
+        raise _file_error(
+            source, table, f"{columns:,} columns; at most {limits.max_columns:,} are accepted (check the delimiter)"
+        )
+
+
+def _check_cells(rows: int, columns: int, size: int, source: str, table: str | None, limits: InputLimits) -> None:
+    _check_columns(columns, source, table, limits)
+    cells = rows * columns
+    if cells > limits.cells:
+        raise _too_large(source, table, f"declares {rows:,} rows × {columns:,} columns; at most {limits.cells:,} "
+                         "cells are accepted per upload: split the file")  # fmt: skip
+    if cells * 8 > max(limits.max_expansion * size, 1024 * 1024):
+        raise _too_large(
+            source, table, f"declares {rows:,} rows × {columns:,} columns in {size:,} bytes, more than "
+            f"{limits.max_expansion:g} times its size when read; send it as CSV or split it",
+        )  # fmt: skip
+
+
+def _check_csv(data: bytes, source: str, table: str | None, limits: InputLimits) -> None:
+    end = data.find(b"\n", 0, (limits.max_columns + 1) * 256)
+    header = data[: end if end >= 0 else (limits.max_columns + 1) * 256]
+    _check_columns(header.count(b",") + 1, source, table, limits)
+
+
+def _check_parquet(data: bytes, source: str, table: str | None, limits: InputLimits) -> None:
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_metadata(io.BytesIO(data))
+    except Exception:  # a broken footer: the reader reports it
+        return
+    _check_cells(meta.num_rows, meta.num_columns, len(data), source, table, limits)
+
+
+_XLSX_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,4})([0-9]{1,9})"')
+_XLSX_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="([A-Z0-9:]+)"')
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _check_xlsx(data: bytes, source: str, table: str | None, limits: InputLimits) -> None:
+    import zipfile
+
+    try:
+        book = zipfile.ZipFile(io.BytesIO(data))
+        members = book.infolist()
+    except (zipfile.BadZipFile, ValueError):  # not a workbook: the reader reports it
+        return
+    expanded = sum(m.file_size for m in members)
+    if expanded > limits.max_bytes or expanded > max(limits.max_expansion * len(data), 1024 * 1024):
+        raise _too_large(source, table, f"expands from {len(data):,} bytes to {_mb(expanded)}; at most "
+                         f"{_mb(min(limits.max_bytes, max(limits.max_expansion * len(data), 1024 * 1024)))} "
+                         "is accepted: send it as CSV or split it")  # fmt: skip
+    for member in members:
+        if not (member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml")):
+            continue
+        xml = book.read(member)
+        declared = _XLSX_DIMENSION.search(xml)
+        refs = [declared.group(1).split(b":")[-1]] if declared else []
+        last = max((int(r) for r in re.findall(rb"[0-9]+", b" ".join(refs))), default=0)
+        letters = {m.group(1) for m in _XLSX_CELL.finditer(xml)} | {re.sub(rb"[0-9]", b"", r) for r in refs}
+        columns = max((_column_number(c) for c in letters if c), default=0)
+        rows = max(last, xml.count(b"<row") + xml.count(b":row "))
+        _check_cells(rows, columns, len(data), source, table, limits)
+
+
+def _check_frame(frame: pd.DataFrame, data: bytes, source: str, table: str | None, limits: InputLimits) -> None:
+    """After reading: the frame's width and size, and no cell longer than `limits.max_field_chars`."""
+    _check_columns(len(frame.columns), source, table, limits)
+    if frame.size > limits.cells:
+        raise _too_large(source, table, f"{len(frame):,} rows × {len(frame.columns):,} columns; at most "
+                         f"{limits.cells:,} cells are accepted per upload: split the file")  # fmt: skip
+    if len(data) <= limits.max_field_chars:
+        return
+    for position, column in enumerate(frame.columns):
+        values = frame.iloc[:, position]
+        if values.dtype != object:
+            continue
+        lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0).to_numpy()
+        if len(lengths) and lengths.max() > limits.max_field_chars:
+            row = int(lengths.argmax()) + 1
+            reason = f"{int(lengths.max()):,} characters; a cell may hold at most {limits.max_field_chars:,}"
+            raise DataValidationError(table, source, [RowIssue(row, str(column), None, reason)])
+
+
+
 def read_raw(
-    path: Path | str, data: bytes | None = None, fmt: str | None = None, table: str | None = None
+    path: Path | str,
+    data: bytes | None = None,
+    fmt: str | None = None,
+    table: str | None = None,
+    limits: InputLimits | None = None,
 ) -> pd.DataFrame:
-    """The cells of a CSV/Parquet/XLSX/JSON file, unparsed; `data` reads from bytes instead of the path."""
+    """The cells of a CSV/Parquet/XLSX/JSON file, unparsed; `data` reads from bytes instead of the path. A file
+    declaring more than `limits` (default `InputLimits()`) is refused before it is parsed (`InputTooLarge`)."""
     path = Path(path)
     source = str(path)
     fmt = fmt or SUFFIXES.get(path.suffix.lower())
@@ -130,6 +274,8 @@ def read_raw(
     raw_bytes = data if data is not None else path.read_bytes()
     if not raw_bytes.strip():
         raise _file_error(source, table, "file is empty")
+    limits = limits or InputLimits()
+    check_declared_size(raw_bytes, fmt, source, table, limits)
     try:
         if fmt == "csv":
             text = _decode(raw_bytes, source, table)
@@ -148,7 +294,7 @@ def read_raw(
         elif fmt == "xlsx":
             frame = pd.read_excel(io.BytesIO(raw_bytes), sheet_name=0, dtype=object)
         else:
-            frame = _read_json(_decode(raw_bytes, source, table))
+            frame = _read_json(_decode(raw_bytes, source, table), limits)
     except DataValidationError:
         raise
     except pd.errors.ParserError as err:
@@ -161,15 +307,20 @@ def read_raw(
         raise _file_error(source, table, f"cannot read as {fmt}: {type(err).__name__}: {err}") from None
     if frame.empty:
         raise _file_error(source, table, "no rows: the file has a header but no records")
+    _check_frame(frame, raw_bytes, source, table, limits)
     return frame
 
 
-def _read_json(text: str) -> pd.DataFrame:
+def _read_json(text: str, limits: InputLimits) -> pd.DataFrame:
     payload = json.loads(text)
     if isinstance(payload, dict) and isinstance(payload.get("rows"), list):
         payload = payload["rows"]
     if not isinstance(payload, list) or not all(isinstance(r, dict) for r in payload):
         raise ValueError('expected a list of records [{"column": value, …}] or {"rows": [...]}')
+    columns = len(set().union(*payload)) if payload else 0
+    if columns > limits.max_columns or columns * len(payload) > limits.cells:
+        raise ValueError(f"{len(payload):,} records with {columns:,} distinct keys; at most {limits.max_columns:,} "
+                         f"keys and {limits.cells:,} cells are accepted")  # fmt: skip
     return pd.DataFrame.from_records(payload)
 
 
@@ -351,6 +502,8 @@ def parse_table(table: str, raw: pd.DataFrame, known: KnownKeys | None = None, s
 
     frame = frame.reset_index(drop=True)
     problems: list[Problem] = []
+    skipped = 0  # problems counted but not listed (only the first MAX_ISSUES of each kind are kept)
+    unparsed: dict[str, np.ndarray] = {}
     parsed: dict[str, pd.Series] = {}
     for column, kind in contract.kinds.items():
         if column not in frame.columns:
@@ -364,16 +517,30 @@ def parse_table(table: str, raw: pd.DataFrame, known: KnownKeys | None = None, s
         if default is not None:
             typed = typed.fillna(default) if kind != STR else typed.where(typed.notna(), default)
         for bad, reason in failures:
-            for position in np.flatnonzero(bad.to_numpy()):
-                problems.append((int(position), column, values.iloc[position], reason))
+            mask = bad.to_numpy(dtype=bool)
+            unparsed[column] = unparsed[column] | mask if column in unparsed else mask
+            positions, count = _first(mask)
+            skipped += count - len(positions)
+            problems += [(int(p), column, values.iloc[p], reason) for p in positions]
         parsed[column] = typed
     typed_frame = pd.DataFrame(parsed)
 
+    unique = typed_frame
+    if contract.key:  # duplicates found here: pandera's own report of many duplicates takes minutes
+        key = ", ".join(contract.key)
+        positions, count = _first(typed_frame.duplicated(subset=list(contract.key), keep=False).to_numpy())
+        skipped += count - len(positions)
+        for p in positions:
+            values_text = ", ".join(str(_show(typed_frame.at[p, c])) for c in contract.key)
+            problems.append((int(p), key, values_text, f"duplicate key ({key}): appears more than once"))
+        if count:
+            unique = typed_frame[~typed_frame.duplicated(subset=list(contract.key), keep="first")]
     try:
-        contract.schema.validate(typed_frame, lazy=True)
+        contract.schema.validate(unique, lazy=True)
     except pa_errors.SchemaErrors as err:
-        already = {(p, c) for p, c, _, _ in problems}
-        problems += [p for p in _pandera_issues(err, typed_frame, contract) if (p[0], p[1]) not in already]
+        for p in _pandera_issues(err, typed_frame, contract):
+            if p[1] is None or p[1] not in unparsed or not unparsed[p[1]][p[0]]:
+                problems.append(p)
 
     for ref in contract.references:
         targets = (known or {}).get(f"{ref.target}.{ref.target_column}")
@@ -381,7 +548,9 @@ def parse_table(table: str, raw: pd.DataFrame, known: KnownKeys | None = None, s
             continue
         values = typed_frame[ref.column]
         unknown_mask = values.notna() & ~values.isin(pd.Index(list(targets)))
-        for position in np.flatnonzero(unknown_mask.to_numpy()):
+        positions, count = _first(unknown_mask.to_numpy(dtype=bool))
+        skipped += count - len(positions)
+        for position in positions:
             problems.append(
                 (
                     int(position),
@@ -404,8 +573,14 @@ def parse_table(table: str, raw: pd.DataFrame, known: KnownKeys | None = None, s
             )
             for p, p_col, value, reason in problems[:MAX_ISSUES]
         ]
-        raise DataValidationError(table, source, issues, total=len(problems))
+        raise DataValidationError(table, source, issues, total=len(problems) + skipped)
     return typed_frame
+
+
+def _first(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """The positions of the first `MAX_ISSUES` true values of `mask`, and how many true values it has."""
+    positions = np.flatnonzero(mask)
+    return positions[:MAX_ISSUES], len(positions)
 
 
 def _isnull(value: Any) -> bool:

@@ -26,13 +26,13 @@ import pandas as pd
 import psycopg
 from fastapi import Request
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
 from pipelines.contracts import TABLE_ORDER, TABLES
-from pipelines.ingest import SUFFIXES, DataValidationError, RowIssue, read_raw
+from pipelines.ingest import SUFFIXES, DataValidationError, InputLimits, InputTooLarge, RowIssue, read_raw
 from service.db.importer import ImportRejected, RawInput, import_frames
 
 FORMATS = ("csv", "json", "parquet", "xlsx")
@@ -81,6 +81,7 @@ class Upload:
     filename: str
     size: int = 0
     extra: list[IO[bytes]] = field(default_factory=list)
+    max_bytes: int = InputLimits.max_bytes  # the upload cap, which also bounds what the file may expand to
 
     def close(self) -> None:
         for f in (self.file, *self.extra):
@@ -168,7 +169,7 @@ async def receive(request: Request, max_bytes: int, fmt: str | None = None) -> U
         spool.close()
         raise
     spool.seek(0)
-    return Upload(spool, fmt, f"upload.{fmt}", size)
+    return Upload(spool, fmt, f"upload.{fmt}", size, max_bytes=max_bytes)
 
 
 async def _receive_multipart(request: Request, max_bytes: int, fmt: str | None) -> Upload:
@@ -183,7 +184,7 @@ async def _receive_multipart(request: Request, max_bytes: int, fmt: str | None) 
         for f in others:
             f.close()
         raise UploadError(422, "multipart upload has no `file` field; send the table file as the `file` field")
-    upload = Upload(part.file, "", part.filename or "", part.size or 0, others)
+    upload = Upload(part.file, "", part.filename or "", part.size or 0, others, max_bytes=max_bytes)
     try:
         upload.fmt = part_format(_media_type(part.content_type), fmt, part.filename or "")
     except UploadError:
@@ -198,13 +199,13 @@ def _json_safe(value: Any) -> Any:
     return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
 
 
-def _rejected(table: str, issues: list[RowIssue], total: int) -> UploadError:
+def _rejected(table: str, issues: list[RowIssue], total: int, status: int = 422) -> UploadError:
     errors = [{**issue.as_dict(), "value": _json_safe(issue.value)} for issue in issues]
     if total == 1 and issues and issues[0].row is None and issues[0].column is None:
         detail = f"{table} upload rejected: {issues[0].reason}; nothing was stored"
     else:
         detail = f"{total} problem{'s' if total != 1 else ''} in {table} upload; nothing was stored"
-    return UploadError(422, detail, errors, total)
+    return UploadError(status, detail, errors, total)
 
 
 def _nul_check(table: str, upload: Upload, data: bytes, frame: pd.DataFrame) -> None:
@@ -235,15 +236,24 @@ def store(engine: Engine, table: str, upload: Upload) -> dict[str, Any]:
         raise UploadError(422, detail, [issue.as_dict()], 1)
     source = upload.filename or f"{table}.{upload.fmt}"
     try:
-        raw = read_raw(Path(source), data=data, fmt=upload.fmt, table=table)
+        raw = read_raw(Path(source), data=data, fmt=upload.fmt, table=table, limits=InputLimits(upload.max_bytes))
         _nul_check(table, upload, data, raw)
         del data
         report = import_frames(engine, [RawInput(table, raw, source)])
     except ImportRejected as err:
         first = err.errors[0]
         raise _rejected(table, first.issues, first.total) from None
+    except InputTooLarge as err:
+        raise _rejected(table, err.issues, err.total, status=413) from None
     except DataValidationError as err:
         raise _rejected(table, err.issues, err.total) from None
+    except OperationalError as err:
+        if "database is locked" not in str(err.orig):
+            raise
+        raise UploadError(
+            409, f"{table} upload waited too long for another write to finish (database is locked); nothing was "
+            "stored, send it again",
+        ) from None
     except (DataError, psycopg.DataError) as err:
         cause = err.orig if isinstance(err, DataError) else err
         reason = str(cause).splitlines()[0]
