@@ -21,6 +21,8 @@ Public interface: `GAP_TOLERANCE`, `GeneralOptions`, `build_model`, `solve_gener
 
 from __future__ import annotations
 
+import dataclasses
+import heapq
 import logging
 import math
 import time
@@ -31,8 +33,9 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
 
 from optimizer.placement.problem import Problem, Solution, consistent_service_times, stock_cost
+from optimizer.placement.tree_dp import solve_tree
 
-__all__ = ["GAP_TOLERANCE", "GeneralOptions", "Model", "build_model", "solve_general"]
+__all__ = ["GAP_TOLERANCE", "GeneralOptions", "Model", "build_model", "solve_general", "solve_spanning_tree"]
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +166,13 @@ def _round_gap(upper: float, lower: float, tolerance: float) -> float:
     return float(min(max(gap / 20, tolerance / 10), ROUND_GAP_CAP))
 
 
-def solve_general(problem: Problem, options: GeneralOptions | None = None) -> Solution:
-    """Optimal service times of an acyclic network (or the best found and its gap at the time limit)."""
+def solve_general(
+    problem: Problem, options: GeneralOptions | None = None, start_from: Solution | None = None
+) -> Solution:
+    """Optimal service times of an acyclic network (or the best found and its gap at the time limit).
+
+    `start_from` (e.g. a spanning-tree branch and bound stopped early) seeds the best answer, the lower bound and
+    the breakpoints (its NRT values)."""
     options = options or GeneralOptions()
     start = time.perf_counter()
     points = _initial_breakpoints(problem)
@@ -172,11 +180,16 @@ def solve_general(problem: Problem, options: GeneralOptions | None = None) -> So
     best_s, best_si = consistent_service_times(problem, np.zeros(problem.n))
     upper = stock_cost(problem, best_s, best_si)
     lower = 0.0
+    if start_from is not None:
+        _add_breakpoints(points, start_from.inbound + t - start_from.outbound)
+        lower = start_from.bound
+        if start_from.objective < upper:
+            upper, best_s, best_si = start_from.objective, start_from.outbound, start_from.inbound
     rounds = 0
     tight = False
     while rounds < options.max_rounds:
         left = options.time_limit - (time.perf_counter() - start)
-        if left <= 0:
+        if left <= 0 or (upper - lower) <= options.gap_tolerance * upper:
             break
         rounds += 1
         model = build_model(problem, points)
@@ -222,4 +235,100 @@ def solve_general(problem: Problem, options: GeneralOptions | None = None) -> So
         seconds=time.perf_counter() - start,
         method="mip-refinement",
         iterations=rounds,
+    )
+
+
+def spanning_tree(problem: Problem) -> tuple[Problem, list[tuple[int, int]]]:
+    """The problem on a maximum spanning forest (arc weight: the stock worth of its two ends, after Humair & Willems
+    2011, section 5.1) and the arcs left out. Dropping arcs only drops constraints SI_j ≥ S_i: a relaxation."""
+    arcs = [(i, j) for j in range(problem.n) for i in problem.predecessors[j]]
+    weight = np.array([problem.coef[i] + problem.coef[j] for i, j in arcs])
+    parent = list(range(problem.n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    preds: list[list[int]] = [[] for _ in range(problem.n)]
+    succs: list[list[int]] = [[] for _ in range(problem.n)]
+    removed: list[tuple[int, int]] = []
+    for k in np.argsort(-weight, kind="stable"):
+        i, j = arcs[k]
+        ri, rj = find(i), find(j)
+        if ri == rj:
+            removed.append((i, j))
+            continue
+        parent[ri] = rj
+        preds[j].append(i)
+        succs[i].append(j)
+    tree = dataclasses.replace(
+        problem,
+        predecessors=tuple(tuple(p) for p in preds),
+        successors=tuple(tuple(q) for q in succs),
+        is_tree=True,
+    )
+    return tree, removed
+
+
+def solve_spanning_tree(problem: Problem, options: GeneralOptions | None = None) -> Solution:
+    """Branch and bound over the spanning-tree relaxation, for whole-period times (Humair & Willems 2011 style).
+
+    Each node solves the tree dynamic program on a spanning forest with tightened bounds; a left-out arc i→j whose
+    constraint SI_j ≥ S_i the node's answer breaks is branched on at x = ⌊(S_i + SI_j)/2⌋: S_i ≤ x, or SI_j ≥ x + 1.
+    Best bound first; stops when the best open bound is within the gap tolerance of the best answer, or at the time
+    limit (the gap then says how far it may be from optimal). Fast on networks that are nearly trees.
+    """
+    options = options or GeneralOptions()
+    if not problem.integral:
+        raise ValueError("solve_spanning_tree needs whole-period times; use solve_general")
+    start = time.perf_counter()
+    tree, removed = spanning_tree(problem)
+    best_s, best_si = consistent_service_times(problem, np.zeros(problem.n))
+    upper = stock_cost(problem, best_s, best_si)
+    heap: list[tuple[float, int, np.ndarray, np.ndarray]] = []
+    counter = 0
+
+    def expand(s_hi: np.ndarray, si_lo: np.ndarray) -> None:
+        nonlocal upper, best_s, best_si, counter
+        node = solve_tree(dataclasses.replace(tree, s_hi=s_hi, si_lo=si_lo))
+        s, si = consistent_service_times(problem, node.outbound)
+        cost = stock_cost(problem, s, si)
+        if cost < upper:
+            upper, best_s, best_si = cost, s, si
+        broken = [(node.outbound[i] - node.inbound[j], i, j) for i, j in removed if node.outbound[i] > node.inbound[j]]
+        if not broken or node.objective >= upper * (1 - options.gap_tolerance):
+            return
+        _, i, j = max(broken)
+        x = float(np.floor((node.outbound[i] + node.inbound[j]) / 2))
+        left_hi = s_hi.copy()
+        left_hi[i] = min(left_hi[i], x)
+        right_lo = si_lo.copy()
+        right_lo[j] = max(right_lo[j], x + 1)
+        for child_hi, child_lo in ((left_hi, si_lo), (s_hi, right_lo)):
+            counter += 1
+            heapq.heappush(heap, (node.objective, counter, child_hi, child_lo))
+
+    expand(problem.s_hi.copy(), problem.si_lo.copy())
+    nodes = 1
+    while heap and time.perf_counter() - start < options.time_limit:
+        bound, _, s_hi, si_lo = heapq.heappop(heap)
+        if bound >= upper * (1 - options.gap_tolerance):
+            heap.clear()
+            break
+        expand(s_hi, si_lo)
+        nodes += 1
+    lower = min(min((b for b, *_ in heap), default=upper), upper)
+    gap = (upper - lower) / upper if upper > 0 else 0.0
+    return Solution(
+        outbound=best_s,
+        inbound=best_si,
+        objective=upper,
+        bound=lower,
+        proven_optimal=gap <= options.gap_tolerance,
+        gap=gap,
+        seconds=time.perf_counter() - start,
+        method="spanning-tree-bb",
+        iterations=nodes,
     )
