@@ -12,6 +12,7 @@ Reference: Syntetos, Boylan & Croston (2005), "On the categorization of demand p
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 ADI_CUT = 1.32
@@ -19,16 +20,18 @@ CV2_CUT = 0.49
 PATTERNS = ("smooth", "erratic", "intermittent", "lumpy", "short", "constant", "zero")
 
 
-def size_cv2(count: np.ndarray, total: np.ndarray, total_sq: np.ndarray) -> np.ndarray:
+def size_cv2(count: npt.ArrayLike, total: npt.ArrayLike, total_sq: npt.ArrayLike) -> np.ndarray:
     """Squared coefficient of variation of the non-zero demand sizes from their count, sum and sum of squares
     (sample variance, ddof 1; 0 with fewer than two non-zero demands)."""
-    count, total, total_sq = (np.asarray(a, dtype=float) for a in (count, total, total_sq))
-    mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
-    var = np.divide(total_sq - count * mean**2, count - 1, out=np.zeros_like(total), where=count > 1)
-    return np.divide(np.maximum(var, 0.0), mean**2, out=np.zeros_like(total), where=mean > 0)
+    n, s1, s2 = (np.asarray(a, dtype=float) for a in (count, total, total_sq))
+    mean = np.divide(s1, n, out=np.zeros_like(s1), where=n > 0)
+    var = np.divide(s2 - n * mean**2, n - 1, out=np.zeros_like(s1), where=n > 1)
+    return np.divide(np.maximum(var, 0.0), mean**2, out=np.zeros_like(s1), where=mean > 0)
 
 
-def sb_pattern(adi: np.ndarray, cv2: np.ndarray, adi_cut: float = ADI_CUT, cv2_cut: float = CV2_CUT) -> np.ndarray:
+def sb_pattern(
+    adi: npt.ArrayLike, cv2: npt.ArrayLike, adi_cut: float = ADI_CUT, cv2_cut: float = CV2_CUT
+) -> np.ndarray:
     """Syntetos–Boylan class of each series: smooth (ADI < cut, CV² < cut), erratic (ADI < cut), intermittent
     (CV² < cut), lumpy (both at or above)."""
     frequent, steady = np.asarray(adi) < adi_cut, np.asarray(cv2) < cv2_cut

@@ -332,3 +332,62 @@ class ScheduledOperation(Base):
     due: Mapped[dt.datetime | None] = mapped_column(DateTime)
     lateness_minutes: Mapped[float] = mapped_column(Double, default=0.0)
     __table_args__ = (Index("ix_schedule_operations_plan_line", "plan_id", "line_id", "start"),)
+
+
+class PlannedOrder(Base):
+    """One planned order of an MRP plan: make (a production order) or buy (a purchase), released and due by date."""
+
+    __tablename__ = "planned_orders"
+    plan_id: Mapped[str] = mapped_column(String, ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String, primary_key=True)
+    sku: Mapped[str] = mapped_column(String)
+    make_or_buy: Mapped[str] = mapped_column(String)
+    low_level_code: Mapped[int] = mapped_column(Integer, default=0)
+    release_date: Mapped[dt.date] = mapped_column(Date)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    qty: Mapped[float] = mapped_column(Double)
+    expedite: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (Index("ix_planned_orders_plan_sku", "plan_id", "sku", "due_date"),)
+
+
+class Pegging(Base):
+    """Which end-item demand (customer order id or forecast period) a planned order's quantity serves."""
+
+    __tablename__ = "peggings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(String, ForeignKey("plans.id", ondelete="CASCADE"))
+    order_id: Mapped[str] = mapped_column(String)
+    sku: Mapped[str] = mapped_column(String)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    qty: Mapped[float] = mapped_column(Double)
+    end_sku: Mapped[str] = mapped_column(String)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)  # none for lot-size surplus (demand_id 'excess')
+    demand_id: Mapped[str] = mapped_column(String)
+    __table_args__ = (
+        Index("ix_peggings_plan_order", "plan_id", "order_id"),
+        Index("ix_peggings_plan_end", "plan_id", "end_sku", "demand_id"),
+    )
+
+
+class MrpRecord(Base):
+    """One item's time-phased record in an MRP plan: the planners' grid, one list per row, one value per period."""
+
+    __tablename__ = "mrp_records"
+    plan_id: Mapped[str] = mapped_column(String, ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    sku: Mapped[str] = mapped_column(String, primary_key=True)
+    make_or_buy: Mapped[str] = mapped_column(String)
+    low_level_code: Mapped[int] = mapped_column(Integer, default=0)
+    lead_time_periods: Mapped[int] = mapped_column(Integer, default=0)
+    periods: Mapped[list[str]] = mapped_column(JSON)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class WebSession(Base):
+    """A planner's signed-in browser session (the cookie carries only its id); sign-out revokes it."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String, ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = _now()
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,9 +1,9 @@
 """Plan kinds: what each kind computes from a request. The lifecycle (`service.planning.lifecycle`) creates, runs,
 stores and compares plans of any kind the same way; a new kind is one `register(PlanKind(...))`.
 
-Kinds: `replenishment` (reorder points, orders now, alerts), `production` (CP-SAT schedule of the make SKUs) and
+Kinds: `replenishment` (reorder points, orders now, alerts), `production` (CP-SAT schedule of the make SKUs),
 `plan` (replenishment and, when there are make SKUs, the production schedule with that plan's safety stocks — what
-`POST /v1/plans` computes by default).
+`POST /v1/plans` computes by default) and `mrp` (multi-level MRP over the bills of materials, `service.mrp`).
 
 Public interface: `PlanKind`, `KINDS`, `register`, `get_kind`, `replenishment_config`, `production_options`.
 """
@@ -216,6 +216,15 @@ def _combined(run: PlanRun) -> ComputedPlan:
     return computed
 
 
+# --- MRP -------------------------------------------------------------------------------------------------------------
+
+
+def _mrp(run: PlanRun) -> ComputedPlan:
+    from service.mrp import compute_plan
+
+    return compute_plan(run)
+
+
 register(
     PlanKind(
         "replenishment",
@@ -238,6 +247,14 @@ register(
         "replenishment and, when make SKUs are selected, the production schedule with that plan's safety stocks",
         _combined,
         ("plan_lines", "alerts", "schedule_operations"),
+    )
+)
+register(
+    PlanKind(
+        "mrp",
+        "multi-level MRP over the bills of materials: planned make and buy orders, pegging, exceptions",
+        _mrp,
+        ("planned_orders", "peggings", "mrp_records", "alerts"),
     )
 )
 

@@ -79,7 +79,7 @@ def _load(engine: Engine, plan_id: str) -> tuple[Any, list[Any], pd.DataFrame]:
     orders = pd.DataFrame(stored)
     for column in ("release", "due"):
         orders[column] = pd.to_datetime(orders[column])
-    return plan, rows, orders
+    return plan, list(rows), orders
 
 
 def _rush_rows(rush: list[RushOrder], origin: pd.Timestamp) -> list[dict[str, Any]]:
@@ -126,8 +126,9 @@ def reschedule_plan(
     extra = _rush_rows(rush, origin)
     moment = pd.Timestamp(now) if now is not None else (min(b.start for b in breakdowns) if breakdowns else origin)
     all_orders = pd.concat([orders, pd.DataFrame(extra)], ignore_index=True) if extra else orders
-    params_in = plan.params or {}
-    production_params = params_in.get("production") if isinstance(params_in.get("production"), dict) else params_in
+    params_in: dict[str, Any] = dict(plan.params or {})
+    nested = params_in.get("production")
+    production_params: dict[str, Any] = dict(nested) if isinstance(nested, dict) else params_in
     horizon = int(production_params.get("horizon_days", 28))
     try:
         problem, index = build_problem(
