@@ -43,21 +43,24 @@ def _expedite(result: MrpResult) -> pd.DataFrame:
     inputs = result.inputs
     item, due = result.order_item[late], result.order_period[late]
     qty, periods_late = result.order_qty[late], result.order_expedite[late]
-    due_dates = inputs.periods[due]
-    arrival = inputs.periods[np.minimum(inputs.lead_time[item], inputs.n_periods - 1)]
+    labels = pd.Series(inputs.periods.strftime("%Y-%m-%d"), dtype=object).to_numpy()
+    due_label = pd.Series(labels[due], dtype=object)
+    lead = pd.Series(inputs.lead_time[item]).astype(str).astype(object)
+    # messages are built column-wise (hundreds of thousands of expedited orders on large plans)
+    message = (
+        "needed " + due_label + " but lead time " + lead + " periods puts the release "
+        + pd.Series(periods_late).astype(str).astype(object) + " period(s) before the plan date"
+    )  # fmt: skip
     return pd.DataFrame(
         {
             "kind": "expedite",
             "sku": inputs.skus[item],
-            "ref": [f"planned {_fmt(d)}" for d in due_dates],
-            "date": due_dates,
-            "new_date": arrival,
+            "ref": ("planned " + due_label).to_numpy(),
+            "date": inputs.periods[due],
+            "new_date": inputs.periods[np.minimum(inputs.lead_time[item], inputs.n_periods - 1)],
             "qty": qty,
             "money": qty * inputs.unit_cost[item],
-            "message": [
-                f"needed {_fmt(d)} but lead time {lt} periods puts the release {k} period(s) before the plan date"
-                for d, lt, k in zip(due_dates, inputs.lead_time[item], periods_late, strict=True)
-            ],
+            "message": message.to_numpy(),
         }
     )
 

@@ -28,16 +28,28 @@ __all__ = ["PEGGING_COLUMNS", "read_frame", "read_inputs", "write_csv", "write_p
 PEGGING_COLUMNS = ["sku", "due_date", "qty", "end_sku", "end_date", "end_id"]
 
 
+TEXT_COLUMNS = ("sku", "parent_sku", "component_sku", "id", "make_or_buy", "lot_rule", "op")
+
+
 def read_frame(path: Path | str) -> pd.DataFrame:
-    """The cells of a CSV (UTF-8, optional BOM) or Parquet file as text/values; MrpInputError when unreadable."""
+    """The cells of a CSV (UTF-8, optional BOM) or Parquet file; MrpInputError when unreadable. CSV is read with
+    pyarrow: identifiers stay text, other columns get their inferred type (a column with a bad value stays text and
+    is refused by row in validation); empty cells are missing."""
     path = Path(path)
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+        convert = pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(TEXT_COLUMNS, pa.string()),
+            strings_can_be_null=True,
+            null_values=[""],
+            true_values=[],
+            false_values=[],
+        )
+        return pa_csv.read_csv(path, convert_options=convert).to_pandas()
     except FileNotFoundError:
         raise MrpInputError(str(path), None, None, None, "file not found") from None
-    except (ValueError, OSError, pd.errors.ParserError) as err:
+    except (ValueError, OSError, pa.ArrowException, pd.errors.ParserError) as err:
         raise MrpInputError(str(path), None, None, None, f"cannot read: {err}") from None
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from optimizer.mrp.graph import BomCycleError, low_level_codes
 
@@ -61,9 +63,14 @@ def _require(source: str, frame: pd.DataFrame, columns: tuple[str, ...], allow_e
 
 
 def _text(source: str, frame: pd.DataFrame, field: str) -> np.ndarray:
-    values = frame[field].astype("string").str.strip()
-    _first_bad(source, frame, field, (values.isna() | (values == "")).to_numpy(), "must not be empty")
-    return values.to_numpy(dtype=object)
+    """The column as stripped text (pyarrow kernels: a million cells in tens of milliseconds)."""
+    raw = frame[field]
+    if raw.dtype != object or not all(isinstance(v, str) for v in raw.iloc[:1000].dropna()):
+        raw = raw.astype("string").astype(object)
+    text = pc.utf8_trim_whitespace(pa.array(raw.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
+    bad = pc.fill_null(pc.equal(text, ""), True).to_numpy(zero_copy_only=False)
+    _first_bad(source, frame, field, bad, "must not be empty")
+    return np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _number(
@@ -81,8 +88,12 @@ def _number(
             raise MrpInputError(source, None, field, None, "missing column")
         return np.full(len(frame), default, dtype=float)
     raw = frame[field]
-    parsed = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    empty = raw.isna().to_numpy() | (raw.astype("string").str.strip() == "").fillna(True).to_numpy()
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        parsed = raw.to_numpy(dtype=float, na_value=np.nan)
+        empty = np.isnan(parsed)
+    else:
+        parsed = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        empty = raw.isna().to_numpy() | (raw.astype("string").str.strip() == "").fillna(True).to_numpy()
     if default is None:
         _first_bad(source, frame, field, empty, "must not be empty")
     _first_bad(source, frame, field, ~empty & ~np.isfinite(parsed), "is not a finite number")
@@ -100,8 +111,15 @@ def _dates(source: str, frame: pd.DataFrame, field: str, required: bool = True) 
     if field not in frame.columns:
         return np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[ns]")
     raw = frame[field]
-    parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
-    empty = raw.isna().to_numpy() | (raw.astype("string").str.strip() == "").fillna(True).to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        parsed = raw.dt.tz_localize(None) if getattr(raw.dt, "tz", None) is not None else raw
+        empty = raw.isna().to_numpy()
+    else:
+        try:
+            parsed = pd.to_datetime(raw, format="ISO8601")
+        except (ValueError, TypeError):
+            parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+        empty = raw.isna().to_numpy() | (raw.astype("string").str.strip() == "").fillna(True).to_numpy()
     if required:
         _first_bad(source, frame, field, empty, "must not be empty")
     _first_bad(source, frame, field, ~empty & parsed.isna().to_numpy(), "is not a date (use YYYY-MM-DD)")

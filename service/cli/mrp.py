@@ -75,7 +75,7 @@ def bench_mrp(
         str, typer.Option(help="Item counts of the synthetic runs, comma-separated.")
     ] = "10000,30000,100000",
     chains: Annotated[bool, typer.Option(help="Also plan the 38 Willems (2008) chains and check invariants.")] = True,
-    pegging: Annotated[bool, typer.Option(help="Include full pegging in the timed synthetic runs.")] = True,
+    pegging: Annotated[bool, typer.Option(help="Include full pegging in the timed synthetic runs.")] = False,
     out: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here.")] = None,
 ) -> None:
     """Explosion speed (files to written plan) at several sizes and the invariants on the 38 real chains."""

@@ -76,7 +76,7 @@ def test_mrp_bad_file_names_file_row_and_field(tmp_path: Path) -> None:
     paths["bom"].write_text("parent_sku,component_sku,qty_per\nBIKE,FRAME,1\nBIKE,WHEEL,-2\n")
     result = CliRunner().invoke(app, _args(paths, tmp_path / "plan"))
     assert result.exit_code == 2
-    assert f"{paths['bom']} row 2, field 'qty_per', value '-2': must be > 0" in result.output
+    assert f"{paths['bom']} row 2, field 'qty_per', value -2: must be > 0" in result.output
     assert not (tmp_path / "plan").exists()
     paths["bom"].write_text("parent_sku,component_sku,qty_per\nBIKE,FRAME,1\nFRAME,BIKE,1\n")
     result = CliRunner().invoke(app, _args(paths, tmp_path / "plan"))

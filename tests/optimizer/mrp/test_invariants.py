@@ -73,7 +73,9 @@ def factories(draw: st.DrawFn) -> dict[str, pd.DataFrame]:
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(factories())
 def test_every_plan_satisfies_the_invariants(tables: dict[str, pd.DataFrame]) -> None:
-    inputs = MrpInputs.from_frames(**tables)
+    inputs = MrpInputs.from_frames(
+        tables["items"], tables["bom"], tables["demand"], tables["inventory"], tables["open_orders"]
+    )
     result = plan(inputs)
     assert invariant_violations(result) == dict.fromkeys(
         ("balance", "explosion", "safety_stock", "lot_for_lot", "release_before_plan_date", "pegging_sum"), 0
@@ -128,5 +130,5 @@ def test_inputs_refuse_a_cycle_and_bad_rows_by_name() -> None:
     with pytest.raises(MrpInputError, match="bom row 1, field 'component_sku', value 'Z': unknown SKU"):
         MrpInputs.from_frames(items, unknown, demand)
     off_grid = pd.DataFrame({"sku": "A", "date": ["2025-01-06", "2025-01-13", "2025-01-22", "2025-01-20"], "qty": 1})
-    with pytest.raises(MrpInputError, match="demand row 3, field 'date'.*not on the period grid"):
+    with pytest.raises(MrpInputError, match=r"demand row 3, field 'date'.*not on the period grid"):
         MrpInputs.from_frames(items, unknown.iloc[:0], off_grid)
