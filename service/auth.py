@@ -5,8 +5,12 @@ A key is `lp_<id>_<secret>`: the id finds the row, the secret is checked against
 nothing against brute force of 2^256 and would cost every request). Verified keys are cached for a few seconds
 (`key_cache_seconds`), so a revoked key stops working within that time.
 
+Failed attempts (a wrong key on the API, a wrong key at the planner sign-in) are counted per client address by a
+`FailureThrottle` (a moving window of the `limits` library): past the limit the client is refused (429 with
+`Retry-After`) until its oldest failure leaves the window.
+
 Public interface: `ROLES`, `Role`, `KeyInfo`, `role_allows(have, need)`, `create_key`, `list_keys`, `revoke_key`,
-`KeyVerifier`.
+`KeyVerifier`, `FailureThrottle`.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import secrets
 import threading
 import time
 from dataclasses import dataclass
 from typing import Literal
 
+from limits import RateLimitItemPerSecond, storage, strategies
 from sqlalchemy import Engine, insert, select, update
 
 from service.db.tables import ApiKey
@@ -135,4 +141,33 @@ class KeyVerifier:
             pass
 
 
-__all__ = ["ROLES", "KeyInfo", "KeyVerifier", "Role", "create_key", "list_keys", "revoke_key", "role_allows"]
+class FailureThrottle:
+    """At most `limit` failed attempts per client within `window` seconds (in this process)."""
+
+    def __init__(self, limit: int = 10, window: int = 60) -> None:
+        self.item = RateLimitItemPerSecond(limit, window)
+        self.limiter = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
+
+    def retry_after(self, client: str) -> int | None:
+        """Seconds `client` must wait before trying again, or None when it may try now."""
+        if self.limiter.test(self.item, client):
+            return None
+        reset = self.limiter.get_window_stats(self.item, client).reset_time
+        return max(1, math.ceil(reset - time.time()))
+
+    def failed(self, client: str) -> None:
+        """Count one failed attempt of `client`."""
+        self.limiter.hit(self.item, client)
+
+
+__all__ = [
+    "ROLES",
+    "FailureThrottle",
+    "KeyInfo",
+    "KeyVerifier",
+    "Role",
+    "create_key",
+    "list_keys",
+    "revoke_key",
+    "role_allows",
+]

@@ -12,7 +12,8 @@ from service.api import errors
 from service.api.fast_forecast import ForecastFastPath
 from service.api.metrics import Metrics, MetricsMiddleware
 from service.api.routes import alerts, data, forecasts, health, keys, models, plans, skus, training, whatif
-from service.auth import KeyVerifier
+from service.api.security_headers import SecurityHeaders
+from service.auth import FailureThrottle, KeyVerifier
 from service.settings import Settings, get_settings
 from service.web import install as install_pages
 
@@ -39,10 +40,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.keys = KeyVerifier(engine, ttl=settings.key_cache_seconds)
     app.state.metrics = Metrics(engine)
+    app.state.auth_failures = FailureThrottle(settings.failed_auth_limit, settings.failed_auth_window_seconds)
     errors.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
     install_pages(app, settings)
     app.add_middleware(ForecastFastPath, state=app.state)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -61,6 +61,18 @@ class Settings(BaseSettings):
         default=REPO_ROOT / "experiments" / "quick.yaml", description="Experiment a training run uses by default."
     )
     session_secret: str = Field(default="", description="Signs planner page cookies (default: random per start).")
+    trust_forwarded_proto: bool = Field(
+        default=False,
+        description="Believe the X-Forwarded-Proto header of a TLS-terminating proxy (session cookies then get "
+        "`Secure` when it says https). Leave off unless a proxy you run sets the header.",
+    )
+    failed_auth_limit: int = Field(
+        default=10, ge=1, description="Failed key or sign-in attempts per client address and window before 429."
+    )
+    failed_auth_window_seconds: int = Field(default=60, ge=1, description="The window of `failed_auth_limit`.")
+    max_queued_jobs_per_key: int = Field(
+        default=5, ge=1, description="Jobs (training, plans) one API key may have queued at once (429 above)."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -1,7 +1,8 @@
 """Typed dependencies of the route handlers: the engine, the settings and the caller's API key with a role check.
 
 Keys arrive as `Authorization: Bearer <key>` or `X-API-Key: <key>`. 401 without a valid key, 403 when the key's
-role is below the route's. Use the aliases: `ErpKey`, `PlannerKey`, `ScientistKey`, `AdminKey`.
+role is below the route's, 429 (with `Retry-After`) for a client address that sent too many wrong keys. Use the
+aliases: `ErpKey`, `PlannerKey`, `ScientistKey`, `AdminKey`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
-from service.auth import KeyInfo, KeyVerifier, role_allows
+from service.auth import FailureThrottle, KeyInfo, KeyVerifier, role_allows
 from service.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `leanplan keys create --role erp`.")
@@ -44,8 +45,19 @@ def current_key(
     """The verified key of the request (401 when there is none)."""
     presented = header or (bearer.credentials if bearer else None)
     verifier: KeyVerifier = request.app.state.keys
+    throttle: FailureThrottle = request.app.state.auth_failures
+    client = request.client.host if request.client else "-"
+    wait = throttle.retry_after(client) if presented else None
+    if wait is not None:
+        raise HTTPException(
+            status_code=429,
+            detail=f"too many wrong API keys from this address; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
     info = verifier.verify(presented) if presented else None
     if info is None:
+        if presented:
+            throttle.failed(client)
         raise HTTPException(status_code=401, detail=UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
     request.state.key = info
     return info

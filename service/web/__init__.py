@@ -19,7 +19,9 @@ from service.web.session import PREFIX, NotSignedIn, PageSessions
 def install(app: FastAPI, settings: Settings) -> None:
     """Include the `/app` router, its session cookie and the redirect to the sign-in form."""
     app.include_router(router)
-    app.add_middleware(PageSessions, secret_key=settings.session_secret)
+    app.add_middleware(
+        PageSessions, secret_key=settings.session_secret, trust_forwarded_proto=settings.trust_forwarded_proto
+    )
 
     @app.exception_handler(NotSignedIn)
     async def _sign_in_first(request: Request, exc: NotSignedIn) -> Response:

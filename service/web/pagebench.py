@@ -79,7 +79,9 @@ def _server_times(url: str, key: str, pages: dict[str, str], loads: int) -> dict
 
     out: dict[str, Any] = {}
     with httpx.Client(base_url=url, timeout=60) as client:
-        login = client.post("/app/login", data={"key": key}, follow_redirects=False)
+        form = client.get("/app/login").text
+        token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        login = client.post("/app/login", data={"key": key, "csrf": token}, follow_redirects=False)
         if login.status_code != 303:
             raise RuntimeError(f"sign-in failed ({login.status_code})")
         for name, path in pages.items():

@@ -22,7 +22,7 @@ from service.web.overview import overview
 from service.web.plans import replenishment_plan
 from service.web.render import page
 from service.web.schedule import schedule_page
-from service.web.session import PREFIX, SignedIn, check_csrf, sign_in, signed_in
+from service.web.session import PREFIX, SignedIn, Throttled, check_csrf, login_token, sign_in, sign_out, signed_in
 from service.web.sku import find_skus, sku_page
 from service.whatif import UnknownSkus
 
@@ -63,22 +63,34 @@ def _safe_next(target: str | None) -> str:
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "", out: bool = False) -> HTMLResponse:
     message = "You are signed out." if out else ""
-    return page(request, "login.html", next=_safe_next(next), message=message, error="")
+    return page(request, "login.html", next=_safe_next(next), message=message, error="", csrf=login_token(request))
 
 
 @router.post("/login", response_model=None)
 def login(
-    request: Request, key: Annotated[str, Form()] = "", next: Annotated[str, Form()] = ""
+    request: Request,
+    key: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
 ) -> HTMLResponse | RedirectResponse:
-    error = sign_in(request, key)
+    try:
+        error = sign_in(request, key, csrf)
+    except Throttled as err:
+        response = page(request, "login.html", status_code=429, next=_safe_next(next), message="", error=str(err),
+                        csrf=login_token(request))  # fmt: skip
+        response.headers["Retry-After"] = str(err.retry_after)
+        return response
     if error:
-        return page(request, "login.html", status_code=401, next=_safe_next(next), message="", error=error)
+        return page(request, "login.html", status_code=401, next=_safe_next(next), message="", error=error,
+                    csrf=login_token(request))  # fmt: skip
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request) -> RedirectResponse:
-    request.session.clear()
+def logout(request: Request, user: Planner, csrf: Annotated[str, Form()] = "") -> Response:
+    if not check_csrf(user, csrf):
+        return Response("the form expired; reload the page and try again", status_code=403, media_type="text/plain")
+    sign_out(request)
     return RedirectResponse(f"{PREFIX}/login?out=1", status_code=303)
 
 

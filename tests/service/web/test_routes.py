@@ -30,8 +30,15 @@ def keys(engine: Engine) -> dict[str, str]:
     return {role: create_key(engine, role, f"{role} tester")[1] for role in ROLES}
 
 
+def login_csrf(client: TestClient) -> str:
+    """The sign-in form's CSRF token (the form is fetched first, as a browser does)."""
+    html = client.get("/app/login").text
+    return html.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
 def sign_in(client: TestClient, key: str, next: str = "") -> object:
-    return client.post("/app/login", data={"key": key, "next": next}, follow_redirects=False)
+    data = {"key": key, "next": next, "csrf": login_csrf(client)}
+    return client.post("/app/login", data=data, follow_redirects=False)
 
 
 def csrf(client: TestClient) -> str:
@@ -69,7 +76,8 @@ def test_sign_in_and_out(client: TestClient, keys: dict[str, str], role: str) ->
     cookie = r.headers["set-cookie"]  # type: ignore[attr-defined]
     assert cookie.startswith("leanplan_session=") and "path=/app" in cookie and "httponly" in cookie.lower()
     assert client.get("/app/schedule").status_code == 200
-    assert client.post("/app/logout", follow_redirects=False).headers["location"] == "/app/login?out=1"
+    logout = client.post("/app/logout", data={"csrf": csrf(client)}, follow_redirects=False)
+    assert logout.headers["location"] == "/app/login?out=1"
     assert client.get("/app/", follow_redirects=False).status_code == 303
 
 
