@@ -57,6 +57,9 @@ SORTS: dict[str, Any] = {
 DEFAULT_SORT = ("value_at_risk", "desc")
 
 
+MAX_PAGE = 1_000_000  # a larger page number would overflow the database's OFFSET
+
+
 @dataclass(frozen=True)
 class LineQuery:
     """Filters, sort and page of the list (validated: unknown values fall back to the defaults)."""
@@ -76,7 +79,7 @@ class LineQuery:
         direction = raw.get("dir") if raw.get("dir") in ("asc", "desc") else DEFAULT_SORT[1]
         alert = raw.get("alert") if raw.get("alert") in ALERT_CHOICES else ""
         try:
-            number = max(1, int(raw.get("page") or 1))
+            number = min(max(1, int(raw.get("page") or 1)), MAX_PAGE)
         except (TypeError, ValueError):
             number = 1
         return cls(

@@ -240,7 +240,7 @@ def sku_search(request: Request, user: Planner, q: str = "") -> HTMLResponse | R
     return page(request, "search.html", active="", q=text, found=found)
 
 
-@router.get("/skus/{sku}", response_class=HTMLResponse)
+@router.get("/skus/{sku:path}", response_class=HTMLResponse)
 def sku_view(request: Request, user: Planner, sku: str) -> HTMLResponse:
     p = sku_page(_engine(request), sku, _settings(request).mlflow_tracking_uri)
     charts = bool(p.demand_chart or p.lead_chart or p.projection_chart)

@@ -45,7 +45,7 @@ def index(
 
 
 @router.get(
-    "/{sku}",
+    "/{sku:path}",
     summary="One SKU: item, class, champion and backtest metrics, policy, supplier reliability, alerts, stock, demand",
     responses={404: {"description": "Unknown SKU."}},
 )
