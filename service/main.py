@@ -11,13 +11,13 @@ from sqlalchemy import Engine
 from service.api import errors
 from service.api.fast_forecast import ForecastFastPath
 from service.api.metrics import Metrics, MetricsMiddleware
-from service.api.routes import alerts, data, forecasts, health, keys, models, plans, skus, training, whatif
+from service.api.routes import alerts, data, forecasts, health, keys, models, mrp, plans, skus, training, whatif
 from service.api.security_headers import SecurityHeaders
 from service.auth import FailureThrottle, KeyVerifier
 from service.settings import Settings, get_settings
 from service.web import install as install_pages
 
-ROUTERS = (health, keys, data, forecasts, skus, alerts, training, models, plans, whatif)
+ROUTERS = (health, keys, data, forecasts, skus, alerts, training, models, plans, mrp, whatif)
 DESCRIPTION = """Forecasts per SKU, replenishment plans and production schedules for ERP systems, planners and data
 scientists. Every `/v1` route needs an API key (`Authorization: Bearer <key>` or `X-API-Key`)."""
 

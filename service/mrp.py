@@ -226,7 +226,7 @@ def load(engine: Engine, request: MrpRequest) -> MrpPlanInputs:
             "lot_rule": items["lot_rule"].map(LOT_RULES).fillna("lfl"),
             "lot_size": items["lot_size"].fillna(1.0),
             "moq": items["moq"].fillna(0.0),
-            "poq_periods": items["poq_periods"].fillna(2).astype(int),
+            "poq_periods": pd.to_numeric(items["poq_periods"]).fillna(2).astype(int),
             "safety_stock": items["safety_stock"].fillna(0.0),
             "unit_cost": items["unit_cost"].fillna(0.0),
             "order_cost": items["order_cost"].fillna(50.0),

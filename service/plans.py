@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, func, select, tuple_, update
 
-from service.db.tables import Alert, Plan, PlanLine, ScheduledOperation
+from service.db.tables import Alert, Plan, PlanLine, PlannedOrder, ScheduledOperation
 from service.spreadsheet_safety import excel_writer, to_csv_bytes
 
 DONE = ("done", "approved")
@@ -129,6 +129,10 @@ def _header(row: Any) -> dict[str, Any]:
     if has_lines:
         links["replenishment"] = f"/v1/plans/{row.id}/replenishment"
         links["alerts"] = f"/v1/alerts?plan_id={row.id}"
+    if kind == "mrp":
+        links["planned_orders"] = f"/v1/plans/{row.id}/planned-orders"
+        links["pegging"] = f"/v1/plans/{row.id}/pegging"
+        links["alerts"] = f"/v1/alerts?plan_id={row.id}"
     if has_schedule or (kind == "plan" and row.status not in DONE and (params.get("request") or {}).get("schedule")):
         links["schedule"] = f"/v1/plans/{row.id}/schedule"
     return {
@@ -177,11 +181,13 @@ def list_plans(engine: Engine, limit: int = 50, status: str | None = None) -> li
     return [_header(row) for row in rows]
 
 
-def _encode(values: list[Any]) -> str:
+def encode_cursor(values: list[Any]) -> str:
+    """An opaque cursor for the values a page ended on."""
     return base64.urlsafe_b64encode(json.dumps(values).encode()).rstrip(b"=").decode()
 
 
-def _decode(text: str, size: int) -> list[Any]:
+def decode_cursor(text: str, size: int) -> list[Any]:
+    """The `size` values of a cursor `encode_cursor` made; `BadCursor` otherwise."""
     try:
         values = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
@@ -212,7 +218,7 @@ def replenishment_page(
     """Plan lines ordered by SKU, `limit` per page (None: all)."""
     query = select(*_LINE_COLUMNS).where(PlanLine.plan_id == plan["id"]).order_by(PlanLine.sku)
     if cursor:
-        (after,) = _decode(cursor, 1)
+        (after,) = decode_cursor(cursor, 1)
         query = query.where(PlanLine.sku > str(after))
     if limit is not None:
         query = query.limit(limit + 1)
@@ -220,7 +226,7 @@ def replenishment_page(
         rows = _rows(conn.execute(query), plan["id"], plan["model_version"])
     more = limit is not None and len(rows) > limit
     rows = rows[:limit] if limit is not None else rows
-    return Page(plan["id"], plan["model_version"], rows, _encode([rows[-1]["sku"]]) if more else None)
+    return Page(plan["id"], plan["model_version"], rows, encode_cursor([rows[-1]["sku"]]) if more else None)
 
 
 def schedule_page(
@@ -233,7 +239,7 @@ def schedule_page(
         .order_by(ScheduledOperation.job_id, ScheduledOperation.op)
     )
     if cursor:
-        job, op = _decode(cursor, 2)
+        job, op = decode_cursor(cursor, 2)
         if not isinstance(op, int):
             raise BadCursor()
         query = query.where(tuple_(ScheduledOperation.job_id, ScheduledOperation.op) > tuple_(str(job), op))
@@ -244,19 +250,23 @@ def schedule_page(
     more = limit is not None and len(rows) > limit
     rows = rows[:limit] if limit is not None else rows
     return Page(
-        plan["id"], plan["model_version"], rows, _encode([rows[-1]["job_id"], rows[-1]["op"]]) if more else None
+        plan["id"], plan["model_version"], rows, encode_cursor([rows[-1]["job_id"], rows[-1]["op"]]) if more else None
     )
 
 
 def latest_plan_id(engine: Engine) -> str | None:
-    """The most recent done or approved plan with replenishment lines or alerts (the one whose alerts are open)."""
+    """The most recent done or approved plan with replenishment lines or alerts (the one whose alerts are open);
+    MRP plans keep their exceptions to themselves."""
     with engine.connect() as conn:
         return conn.execute(
             select(Plan.id)
             .where(
                 Plan.status.in_(DONE),
                 select(PlanLine.sku).where(PlanLine.plan_id == Plan.id).exists()
-                | select(Alert.id).where(Alert.plan_id == Plan.id).exists(),
+                | (
+                    select(Alert.id).where(Alert.plan_id == Plan.id).exists()
+                    & ~select(PlannedOrder.order_id).where(PlannedOrder.plan_id == Plan.id).exists()
+                ),
             )
             .order_by(Plan.created_at.desc(), Plan.id.desc())
             .limit(1)
@@ -281,7 +291,7 @@ def alerts_page(
     if skus:
         query = query.where(Alert.sku.in_(skus))
     if cursor:
-        value, after = _decode(cursor, 2)
+        value, after = decode_cursor(cursor, 2)
         if not isinstance(value, int | float) or not isinstance(after, int):
             raise BadCursor()
         query = query.where((Alert.value_at_risk < value) | ((Alert.value_at_risk == value) & (Alert.id > after)))
@@ -290,7 +300,7 @@ def alerts_page(
         rows = _rows(conn.execute(query), plan["id"], plan["model_version"])
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = _encode([rows[-1]["value_at_risk"], rows[-1]["id"]]) if more else None
+    next_cursor = encode_cursor([rows[-1]["value_at_risk"], rows[-1]["id"]]) if more else None
     return Page(plan["id"], plan["model_version"], rows, next_cursor)
 
 

@@ -31,10 +31,10 @@ class PlanRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["plan", "replenishment", "production"] = Field(
+    kind: Literal["plan", "replenishment", "production", "mrp"] = Field(
         default="plan",
         description="`plan`: replenishment, and the production schedule when make SKUs are selected; "
-        "`replenishment` or `production` alone.",
+        "`replenishment` or `production` alone; `mrp`: multi-level MRP over the bills of materials.",
     )
     as_of: dt.date | None = Field(default=None, description="Plan date (default: the latest inventory snapshot).")
     skus: str | None = Field(
@@ -52,6 +52,14 @@ class PlanRequest(BaseModel):
         default=None, description="Also schedule production (default: when 'make' SKUs are among the selected)."
     )
     time_limit: float = Field(default=20.0, gt=0, le=MAX_TIME_LIMIT, description="CP-SAT seconds for the schedule.")
+    horizon_weeks: int = Field(default=26, ge=1, le=260, description="MRP: weeks planned.")
+    demand_source: Literal["both", "forecast", "orders"] = Field(
+        default="both", description="MRP: customer orders plus unconsumed forecast, the forecast, or orders only."
+    )
+    forecast_quantile: float | None = Field(
+        default=None, gt=0, lt=1, description="MRP: plan on this forecast quantile instead of the mean."
+    )
+    lead_time_quantile: float = Field(default=0.9, gt=0, lt=1, description="MRP: supplier lead-time quantile.")
 
 
 FormatParam = Annotated[
@@ -84,6 +92,8 @@ def _selection(engine: Engine, request: PlanRequest) -> list[tuple[str, str]]:
         items = [(s, k) for s, k in items if fnmatch.fnmatchcase(s, request.skus)]
         if not items:
             raise HTTPException(status_code=422, detail=f"no SKU matches {request.skus!r}; list SKUs with GET /v1/skus")
+    if request.kind == "mrp":
+        return items
     if request.kind == "production" and not any(k == "make" for _, k in items):
         raise HTTPException(
             status_code=422,
