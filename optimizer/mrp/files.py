@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from optimizer.mrp.engine import MrpResult
@@ -25,6 +26,7 @@ from optimizer.mrp.pegging import Pegging
 
 __all__ = ["PEGGING_COLUMNS", "read_frame", "read_inputs", "write_csv", "write_plan"]
 
+QTY_DECIMALS = 6  # quantities are written to a millionth of a unit
 PEGGING_COLUMNS = ["sku", "due_date", "qty", "end_sku", "end_date", "end_id"]
 
 
@@ -46,7 +48,7 @@ def read_frame(path: Path | str) -> pd.DataFrame:
             true_values=[],
             false_values=[],
         )
-        return pa_csv.read_csv(path, convert_options=convert).to_pandas()
+        return pa_csv.read_csv(path, convert_options=convert).to_pandas(date_as_object=False)
     except FileNotFoundError:
         raise MrpInputError(str(path), None, None, None, "file not found") from None
     except (ValueError, OSError, pa.ArrowException, pd.errors.ParserError) as err:
@@ -91,7 +93,11 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _write_table(table: pa.Table, path: Path) -> None:
-    pa_csv.write_csv(table, path, pa_csv.WriteOptions(quoting_style="needed"))
+    """CSV without quotes unless a text cell needs them (a third faster on millions of rows)."""
+    try:
+        pa_csv.write_csv(table, path, pa_csv.WriteOptions(quoting_style="none"))
+    except pa.ArrowInvalid:  # a text cell holds a comma, quote or line break
+        pa_csv.write_csv(table, path, pa_csv.WriteOptions(quoting_style="needed"))
 
 
 def _dates(periods: pd.DatetimeIndex, index: np.ndarray) -> pa.Array:
@@ -107,7 +113,7 @@ def _planned_orders_table(result: MrpResult) -> pa.Table:
             "make_or_buy": pa.array(["buy", "make"]).take(pa.array(inputs.make[item].astype(np.int8))),
             "release_date": _dates(inputs.periods, result.order_release),
             "due_date": _dates(inputs.periods, result.order_period),
-            "qty": pa.array(result.order_qty),
+            "qty": pc.round(pa.array(result.order_qty), QTY_DECIMALS),
             "expedite_periods": pa.array(result.order_expedite),
         }
     )
@@ -124,7 +130,7 @@ def _pegging_table(result: MrpResult, pegging: Pegging) -> pa.Table:
         {
             "sku": pa.array(inputs.skus, type=pa.string()).take(pa.array(result.order_item[order])),
             "due_date": _dates(inputs.periods, result.order_period[order]),
-            "qty": pa.array(coo.data),
+            "qty": pc.round(pa.array(coo.data), QTY_DECIMALS),
             "end_sku": pa.array(columns["end_sku"].to_numpy(), type=pa.string()).take(col),
             "end_date": end_dates.take(col),
             "end_id": pa.array(columns["end_id"].to_numpy(), type=pa.string()).take(col),
