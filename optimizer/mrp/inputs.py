@@ -132,26 +132,26 @@ def _sku_index(source: str, frame: pd.DataFrame, field: str, index: pd.Index) ->
     return codes.astype(np.int64)
 
 
-def _usual_step(steps: np.ndarray) -> int:
-    """The most frequent step between consecutive demand dates (the smallest of equally frequent ones)."""
-    values, counts = np.unique(steps.astype(np.int64), return_counts=True)
-    return int(values[np.argmax(counts)])
+def _common_step(steps: np.ndarray) -> int:
+    """The largest step every gap between consecutive demand dates is a multiple of (sparse dates keep the grid)."""
+    return int(np.gcd.reduce(steps.astype(np.int64)))
 
 
 def _period_grid(source: str, demand: pd.DataFrame, dates: np.ndarray, plan_date: Any) -> pd.DatetimeIndex:
-    """The fixed-frequency grid of the demand dates (the usual step between them, in days or whole months), from
-    the plan date (default: the first date) to the last date; a date off that grid is refused by row."""
+    """The fixed-frequency grid of the demand dates (their common step, in days or whole months: a period without
+    demand is simply empty), from the plan date (default: the first date) to the last date; a plan date off that
+    grid is refused."""
     unique = pd.DatetimeIndex(np.unique(dates))
     start = unique[0] if plan_date is None else pd.Timestamp(plan_date).normalize()
     step: pd.DateOffset
     months = np.asarray(unique.year * 12 + unique.month)
-    if len(unique) > 1 and bool((unique.day == 1).all()) and _usual_step(np.diff(months)) >= 1:
-        n_months = _usual_step(np.diff(months))
+    if len(unique) > 1 and bool((unique.day == 1).all()) and _common_step(np.diff(months)) >= 1:
+        n_months = _common_step(np.diff(months))
         step = pd.DateOffset(months=n_months)
         offset = (months[0] - (start.year * 12 + start.month)) / n_months
         on_lattice = start.day == 1 and float(offset).is_integer()
     else:
-        days = _usual_step(np.diff(unique) // np.timedelta64(1, "D")) if len(unique) > 1 else 7
+        days = _common_step(np.diff(unique) // np.timedelta64(1, "D")) if len(unique) > 1 else 7
         step = pd.DateOffset(days=days)
         on_lattice = (unique[0] - start).days % days == 0
     if not on_lattice:

@@ -129,6 +129,11 @@ def test_inputs_refuse_a_cycle_and_bad_rows_by_name() -> None:
     unknown = pd.DataFrame({"parent_sku": ["A"], "component_sku": ["Z"], "qty_per": [1]})
     with pytest.raises(MrpInputError, match="bom row 1, field 'component_sku', value 'Z': unknown SKU"):
         MrpInputs.from_frames(items, unknown, demand)
-    off_grid = pd.DataFrame({"sku": "A", "date": ["2025-01-06", "2025-01-13", "2025-01-22", "2025-01-20"], "qty": 1})
-    with pytest.raises(MrpInputError, match=r"demand row 3, field 'date'.*not on the period grid"):
-        MrpInputs.from_frames(items, unknown.iloc[:0], off_grid)
+    weekly = pd.DataFrame({"sku": "A", "date": ["2025-01-06", "2025-01-20", "2025-02-03"], "qty": 1})
+    inputs = MrpInputs.from_frames(items, unknown.iloc[:0], weekly, plan_date="2024-12-23")
+    assert inputs.n_periods == 4 and inputs.periods[0] == pd.Timestamp("2024-12-23")  # 14-day grid
+    with pytest.raises(MrpInputError, match="plan date, value '2025-01-08': is not on the period grid"):
+        MrpInputs.from_frames(items, unknown.iloc[:0], weekly, plan_date="2025-01-08")
+    bad_qty = pd.DataFrame({"sku": ["A", "B"], "date": ["2025-01-06", "2025-01-13"], "qty": ["3", "lots"]})
+    with pytest.raises(MrpInputError, match="demand row 2, field 'qty', value 'lots': is not a finite number"):
+        MrpInputs.from_frames(items, unknown.iloc[:0], bad_qty)
