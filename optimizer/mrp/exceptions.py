@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from optimizer.mrp.inputs import DEFAULT_DEMAND_ID
-from optimizer.mrp.pegging import fifo_allocate
 
 if TYPE_CHECKING:
     from optimizer.mrp.engine import MrpResult
@@ -66,32 +65,23 @@ def _expedite(result: MrpResult) -> pd.DataFrame:
 
 
 def _need_periods(result: MrpResult) -> np.ndarray:
-    """First period each open order (in the horizon) is needed in, −1 when it serves nothing (cancel)."""
+    """First period each open order (in the horizon) is needed in, −1 when it serves nothing (cancel).
+
+    FIFO of on hand and the open orders (by due period, then file order) against safety stock and gross
+    requirements: order k is first needed where cumulative requirements SS + Σ_{τ≤t} gross exceed the supply ahead
+    of it (on hand + earlier open orders)."""
     inputs = result.inputs
-    n, t_count = inputs.n_items, inputs.n_periods
-    rows = np.flatnonzero(inputs.open_period < t_count)
-    items = np.unique(inputs.open_item[rows])
-    # requirements: safety stock (period -1), then gross requirements per period
-    r_item = np.concatenate([items, np.repeat(items, t_count)])
-    r_period = np.concatenate([np.full(len(items), -1), np.tile(np.arange(t_count), len(items))])
-    r_qty = np.concatenate([inputs.safety_stock[items], result.gross[items].ravel()])
-    s_item = np.concatenate([items, inputs.open_item[rows]])
-    s_period = np.concatenate([np.full(len(items), -1), np.maximum(inputs.open_period[rows], 0)])
-    s_qty = np.concatenate([inputs.on_hand[items], inputs.open_qty[rows]])
-    s_ref = np.concatenate([np.full(len(items), -1), np.arange(len(rows))])
-    gap = np.bincount(s_item, s_qty, minlength=n) - np.bincount(r_item, r_qty, minlength=n)
-    more_sup, more_req = items[gap[items] > 0], items[gap[items] < 0]
-    r_item, r_period = np.concatenate([r_item, more_sup]), np.concatenate([r_period, np.full(len(more_sup), t_count)])
-    r_qty = np.concatenate([r_qty, gap[more_sup]])
-    s_item, s_period = np.concatenate([s_item, more_req]), np.concatenate([s_period, np.full(len(more_req), t_count)])
-    s_qty, s_ref = np.concatenate([s_qty, -gap[more_req]]), np.concatenate([s_ref, np.full(len(more_req), -1)])
-    ro, so = np.lexsort((r_period, r_item)), np.lexsort((s_period, s_item))
-    ri, si, _ = fifo_allocate(r_item[ro], r_qty[ro], s_item[so], s_qty[so])
-    ref, need = s_ref[so][si], r_period[ro][ri]
-    first = np.full(len(rows), t_count)
-    mine = ref >= 0
-    np.minimum.at(first, ref[mine], np.maximum(need[mine], 0))
+    t_count = inputs.n_periods
     need_periods = np.full(len(inputs.open_id), -1)
+    rows = np.flatnonzero(inputs.open_period < t_count)
+    if rows.size == 0:
+        return need_periods
+    rows = rows[np.lexsort((rows, np.maximum(inputs.open_period[rows], 0), inputs.open_item[rows]))]
+    item, qty = inputs.open_item[rows], inputs.open_qty[rows]
+    before = pd.Series(qty).groupby(item, sort=False).cumsum().to_numpy() - qty  # earlier open orders of the item
+    ahead = inputs.on_hand[item] + before
+    required = inputs.safety_stock[item, None] + np.cumsum(result.gross[item], axis=1)
+    first = (required <= ahead[:, None] + 1e-9 * np.maximum(1.0, ahead[:, None])).sum(axis=1)
     need_periods[rows] = np.where(first >= t_count, -1, first)
     return need_periods
 

@@ -22,6 +22,7 @@ from optimizer.policy import round_to_lot
 __all__ = ["lot_for_lot", "net_and_size", "wagner_whitin"]
 
 EPS = 1e-9
+WW_CHUNK = 1024  # items per Wagner–Whitin block (1024 × 104² segment costs = 89 MB)
 LFL, FIXED, MOQ, POQ, WW = range(5)
 
 
@@ -43,24 +44,33 @@ def wagner_whitin(net: np.ndarray, order_cost: np.ndarray, holding_cost: np.ndar
     + h·Σ_{t=i..j}(t−i)·N_t, vectorized over items and i; O(T²) array work. Reference: Wagner & Whitin (1958),
     "Dynamic version of the economic lot size model", Management Science 5(1):89–96."""
     m, t_count = net.shape
+    if m > WW_CHUNK:  # bound the items × T × T segment costs held at once
+        return np.concatenate(
+            [
+                wagner_whitin(net[k : k + WW_CHUNK], order_cost[k : k + WW_CHUNK], holding_cost[k : k + WW_CHUNK])
+                for k in range(0, m, WW_CHUNK)
+            ]
+        )
     if m == 0:
         return np.zeros_like(net)
     periods = np.arange(t_count, dtype=float)
     cum_n = np.concatenate([np.zeros((m, 1)), np.cumsum(net, axis=1)], axis=1)  # cum_n[:, k] = Σ_{t<k} N
     cum_tn = np.concatenate([np.zeros((m, 1)), np.cumsum(net * periods, axis=1)], axis=1)
+    # segment[:, j, i]: cost of one order in period i covering periods i..j (i ≤ j)
+    covered = cum_n[:, 1:, None] - cum_n[:, None, :t_count]
+    holding = (cum_tn[:, 1:, None] - cum_tn[:, None, :t_count]) - periods[None, None, :] * covered
+    segment = order_cost[:, None, None] * (covered > EPS) + holding_cost[:, None, None] * holding
+    del covered, holding
     best = np.zeros((m, t_count + 1))  # best[:, k] = cost of covering periods < k
     choice = np.zeros((m, t_count), dtype=np.int64)
+    rows = np.arange(m)
     for j in range(t_count):
-        starts = periods[: j + 1]
-        covered = cum_n[:, j + 1 : j + 2] - cum_n[:, : j + 1]
-        holding = (cum_tn[:, j + 1 : j + 2] - cum_tn[:, : j + 1]) - starts * covered
-        cost = best[:, : j + 1] + order_cost[:, None] * (covered > EPS) + holding_cost[:, None] * holding
+        cost = best[:, : j + 1] + segment[:, j, : j + 1]
         pick = np.argmin(cost, axis=1)
         choice[:, j] = pick
-        best[:, j + 1] = cost[np.arange(m), pick]
+        best[:, j + 1] = cost[rows, pick]
     receipts = np.zeros_like(net)
     end = np.full(m, t_count - 1)
-    rows = np.arange(m)
     while (active := end >= 0).any():
         r, last = rows[active], end[active]
         first = choice[r, last]
