@@ -3,6 +3,8 @@ signals that add up to the containers used, and refusals that name the item."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -62,7 +64,7 @@ def test_signals_count_the_containers_used() -> None:
         ({"gross": [[1.0]], "lead_time_periods": [1, 2]}, "one value per item"),
     ],
 )
-def test_bad_input_is_refused_by_name(kwargs: dict[str, object], message: str) -> None:
+def test_bad_input_is_refused_by_name(kwargs: dict[str, Any], message: str) -> None:
     skus = ["X"] if np.ndim(kwargs["gross"]) == 2 else None
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
-        size_kanban(**kwargs, skus=skus)  # type: ignore[arg-type]
+        size_kanban(**kwargs, skus=skus)
