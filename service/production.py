@@ -121,26 +121,13 @@ def read_plant_files(directory: Path) -> dict[str, pd.DataFrame]:
 
 def published_forecast(engine: Engine, skus: list[str]) -> tuple[pd.DataFrame | None, str | None]:
     """(sku, date, mean) of the current published forecast set for `skus`, and its model version."""
-    from service.db.tables import Forecast, ForecastSet
+    from service.db.forecasts import published_forecast as published
 
-    with engine.connect() as conn:
-        version = conn.execute(
-            select(ForecastSet.model_version)
-            .where(ForecastSet.status == "published")
-            .order_by(ForecastSet.published_at.desc())
-        ).scalar()
-        if version is None:
-            return None, None
-        rows = conn.execute(
-            select(Forecast.sku, Forecast.date, Forecast.mean).where(
-                Forecast.model_version == version, Forecast.sku.in_(skus)
-            )
-        ).all()
-    if not rows:
+    frame, found = published(engine, skus)
+    version = found.model_version if found else None
+    if frame is None:
         return None, version
-    frame = pd.DataFrame(rows, columns=["sku", "date", "mean"])
-    frame["date"] = pd.to_datetime(frame["date"])
-    return frame, version
+    return frame[["sku", "date", "mean"]].assign(date=pd.to_datetime(frame["date"])), version
 
 
 def replenishment_safety_stock(engine: Engine, skus: list[str]) -> tuple[pd.Series | None, str | None]:

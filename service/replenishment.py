@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from optimizer.replenishment import ReplenishmentConfig, ReplenishmentInputs, ReplenishmentPlan
-from service.db.tables import ForecastSet
+from service.db.forecasts import published_forecast
 from service.spreadsheet_safety import excel_writer, write_csv
 
 log = logging.getLogger(__name__)
@@ -44,29 +44,6 @@ def _read(engine: Engine, table: str) -> pd.DataFrame:
     for column in _DATES.get(table, []):
         frame[column] = pd.to_datetime(frame[column])
     return frame
-
-
-def _published_forecast(engine: Engine, skus: list[str]) -> tuple[pd.DataFrame | None, dict[str, Any]]:
-    """The current published forecast set for `skus` and its provenance; (None, {}) when none is published."""
-    from service.db.forecasts import read_forecasts
-
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(ForecastSet.model_version, ForecastSet.model_name, ForecastSet.info, ForecastSet.published_at)
-            .where(ForecastSet.status == "published")
-            .order_by(ForecastSet.published_at.desc())
-        ).first()
-    if row is None:
-        return None, {}
-    frame = read_forecasts(engine, model_version=row.model_version, skus=skus)
-    info = row.info or {}
-    meta = {
-        "model_version": row.model_version,
-        "model_name": row.model_name,
-        "mlflow_run_id": info.get("mlflow_run_id") or info.get("run_id"),
-        "published_at": row.published_at.isoformat() if row.published_at else None,
-    }
-    return (frame if not frame.empty else None), meta
 
 
 def load_inputs(engine: Engine, as_of: dt.date | str | None = None, skus: str | None = None) -> ReplenishmentInputs:
@@ -92,7 +69,8 @@ def load_inputs(engine: Engine, as_of: dt.date | str | None = None, skus: str | 
             as_of = frames["demand"]["date"].max() + pd.DateOffset(months=1)
         else:
             raise LookupError("no inventory and no demand: give --as-of")
-    forecast, meta = _published_forecast(engine, sorted(keep))
+    forecast, published = published_forecast(engine, sorted(keep))
+    meta = published.meta() if published else {}
     return ReplenishmentInputs(
         as_of=pd.Timestamp(as_of),
         items=items.reset_index(drop=True),

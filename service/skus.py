@@ -30,7 +30,6 @@ from optimizer.suppliers import supplier_reliability
 from service.db.tables import (
     Alert,
     Demand,
-    ForecastSet,
     Inventory,
     Item,
     PlanLine,
@@ -174,12 +173,9 @@ CHAMPIONS = _ChampionCache()
 
 
 def _champions(conn: Connection, tracking_uri: str) -> tuple[str | None, dict[str, dict[str, Any]]]:
-    row = conn.execute(
-        select(ForecastSet.model_version, ForecastSet.info)
-        .where(ForecastSet.status == "published")
-        .order_by(ForecastSet.published_at.desc())
-        .limit(1)
-    ).first()
+    from service.db.forecasts import published_set
+
+    row = published_set(conn)
     if row is None:
         return None, {}
     return row.model_version, CHAMPIONS.get(row.model_version, row.info, tracking_uri) or {}

@@ -19,8 +19,8 @@ from sqlalchemy import Connection, Engine, func, select
 
 from optimizer.replenishment import ReplenishmentConfig, ReplenishmentInputs
 from optimizer.whatif import METRICS, Change, what_if
-from service.db.forecasts import read_forecasts
-from service.db.tables import Demand, ForecastSet, Inventory, Item, OpenOrder, Plan, PlanLine, Receipt, SupplierOffer
+from service.db.forecasts import published_set, read_forecasts
+from service.db.tables import Demand, Inventory, Item, OpenOrder, Plan, PlanLine, Receipt, SupplierOffer
 
 PLAN_STATUSES = ("done", "approved")
 _STORED = ["safety_stock", "reorder_point", "order_up_to", "order_qty", "expected_fill_rate", "capital",
@@ -86,18 +86,12 @@ def load_inputs(engine: Engine, skus: Sequence[str], as_of: pd.Timestamp | None 
             ["order_date", "promised_date", "received_date"],
         )
         as_of = as_of if as_of is not None else _default_as_of(conn, wanted)
-        published = conn.execute(
-            select(ForecastSet.model_version, ForecastSet.info).where(ForecastSet.status == "published")
-        ).first()
+        published = published_set(conn)
     forecast, meta = None, {}
     if published is not None:
         frame = read_forecasts(engine, model_version=published.model_version, skus=wanted)
         forecast = frame if not frame.empty else None
-        info = published.info or {}
-        meta = {
-            "model_version": published.model_version,
-            "mlflow_run_id": info.get("mlflow_run_id") or info.get("run_id"),
-        }
+        meta = {k: v for k, v in published.meta().items() if k in ("model_version", "mlflow_run_id")}
     return ReplenishmentInputs(
         as_of=pd.Timestamp(as_of),
         items=items,

@@ -2,17 +2,19 @@
 
 Readers only ever see `published` sets, so a set being written (or abandoned half way) is invisible. Public
 interface: `write_forecast_set(engine, version, frame, publish=...)`, `publish(engine, version)`,
-`current_version(engine)`, `read_forecasts(engine, version=None, skus=None)`, `load_demand(engine, ...)`.
+`published_set(conn)` (the one definition of "the current forecasts"), `PublishedSet`, `current_version(engine)`,
+`published_forecast(engine, skus)`, `read_forecasts(engine, version=None, skus=None)`, `load_demand(engine, ...)`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from models.schema import quantile_columns
 from service.db.tables import Demand, Forecast, ForecastSet, Item
@@ -89,10 +91,53 @@ def publish(engine: Engine, model_version: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class PublishedSet:
+    """The published forecast set: its model version, model name, info (MLflow run, champions) and when."""
+
+    model_version: str
+    model_name: str | None
+    info: dict[str, Any]
+    published_at: dt.datetime | None
+
+    def meta(self) -> dict[str, Any]:
+        """Provenance of a plan or view that used this set."""
+        return {
+            "model_version": self.model_version,
+            "model_name": self.model_name,
+            "mlflow_run_id": self.info.get("mlflow_run_id") or self.info.get("run_id"),
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+        }
+
+
+def published_set(conn: Connection) -> PublishedSet | None:
+    """The published forecast set, or None (the one query every reader of "the current forecasts" uses)."""
+    row = conn.execute(
+        select(ForecastSet.model_version, ForecastSet.model_name, ForecastSet.info, ForecastSet.published_at)
+        .where(ForecastSet.status == "published")
+        .order_by(ForecastSet.published_at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return PublishedSet(row.model_version, row.model_name, dict(row.info or {}), row.published_at)
+
+
 def current_version(engine: Engine) -> str | None:
     """The published forecast set's model version, or None."""
     with engine.connect() as conn:
-        return conn.execute(select(ForecastSet.model_version).where(ForecastSet.status == "published")).scalar()
+        published = published_set(conn)
+    return published.model_version if published else None
+
+
+def published_forecast(engine: Engine, skus: Sequence[str]) -> tuple[pd.DataFrame | None, PublishedSet | None]:
+    """The published set's forecast frame for `skus` (None when there is no set or it lacks them) and the set."""
+    with engine.connect() as conn:
+        published = published_set(conn)
+    if published is None:
+        return None, None
+    frame = read_forecasts(engine, model_version=published.model_version, skus=skus)
+    return (frame if not frame.empty else None), published
 
 
 def read_forecasts(engine: Engine, model_version: str | None = None, skus: Sequence[str] | None = None) -> pd.DataFrame:

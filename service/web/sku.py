@@ -24,7 +24,6 @@ from service.db.tables import (
     Alert,
     Demand,
     Forecast,
-    ForecastSet,
     Inventory,
     Item,
     OpenOrder,
@@ -312,14 +311,10 @@ def _lead_chart(sku: str, receipts: dict[str, Any], nominal: float | None) -> tu
 
 
 def _champion(conn: Connection, sku: str, tracking_uri: str) -> tuple[str | None, dict[str, Any] | None]:
+    from service.db.forecasts import published_set
     from service.skus import CHAMPIONS
 
-    row = conn.execute(
-        select(ForecastSet.model_version, ForecastSet.info)
-        .where(ForecastSet.status == "published")
-        .order_by(ForecastSet.published_at.desc())
-        .limit(1)
-    ).first()
+    row = published_set(conn)
     if row is None:
         return None, None
     table = CHAMPIONS.get(row.model_version, row.info, tracking_uri) or {}
