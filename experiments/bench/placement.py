@@ -109,8 +109,8 @@ def run_trees(sizes: list[int], seed: int, echo: Callable[[str], None]) -> list[
         }
         rows.append(row)
         echo(
-            f"tree {n:4d} stages: cost {cost:.6f} stockpyl {reference:.6f} (rel diff {row['relative_difference']:.1e}); "
-            f"{ours:.3f} s vs {theirs:.2f} s = {row['speedup']:.0f}x"
+            f"tree {n:4d} stages: cost {cost:.6f} stockpyl {reference:.6f} "
+            f"(rel diff {row['relative_difference']:.1e}); {ours:.3f} s vs {theirs:.2f} s = {row['speedup']:.0f}x"
         )
     return rows
 
@@ -188,8 +188,9 @@ def run(
         "trees_min_speedup": min((r["speedup"] for r in tree_rows), default=float("nan")),
     }
     echo(
-        f"{totals['chains']} chains in {totals['chains_seconds']:.1f} s (slowest {totals['slowest_chain_seconds']:.1f} s),"
-        f" proven optimal {totals['proven_optimal']}, largest gap {100 * totals['largest_gap']:.3f}%; trees: max rel diff "
+        f"{totals['chains']} chains in {totals['chains_seconds']:.1f} s "
+        f"(slowest {totals['slowest_chain_seconds']:.1f} s), proven optimal {totals['proven_optimal']}, "
+        f"largest gap {100 * totals['largest_gap']:.3f}%; trees: max rel diff "
         f"{totals['trees_max_relative_difference']:.1e}, min speedup {totals['trees_min_speedup']:.0f}x"
     )
     return {"chains": chain_rows, "trees": tree_rows, "totals": totals}

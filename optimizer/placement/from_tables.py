@@ -38,7 +38,7 @@ def lead_times_at_quantile(offers: pd.DataFrame, point_columns: list[str], quant
         raise NetworkError(f"lead-time quantile must lie in [0, 1], got {quantile}")
     values = np.quantile(offers[point_columns].to_numpy(dtype=float), quantile, axis=1)
     frame = pd.DataFrame({"sku": offers["sku"].astype(str).to_numpy(), "lead_time_days": values})
-    return frame.groupby("sku", as_index=False)["lead_time_days"].min()
+    return frame.groupby("sku")["lead_time_days"].min().reset_index()
 
 
 def _routing_days(routings: pd.DataFrame, lot_size: pd.Series, hours_per_day: float) -> pd.Series:
@@ -103,7 +103,9 @@ def network_from_tables(
         made = days.index[make]
         no_route = [s for s in made if s not in routing.index]
         if no_route:
-            raise NetworkError(f"made item {no_route[0]!r} has no routing; add its routings rows ({len(no_route)} lack one)")
+            raise NetworkError(
+                f"made item {no_route[0]!r} has no routing; add its routings rows ({len(no_route)} lack one)"
+            )
         days.loc[made] = routing.reindex(made).to_numpy() + queue.loc[made].to_numpy()
 
     scrap = pd.to_numeric(lines.get("scrap_rate", pd.Series(0.0, index=lines.index)), errors="coerce").fillna(0.0)
@@ -111,13 +113,18 @@ def network_from_tables(
         k = int(np.flatnonzero((scrap < 0) | (scrap >= 1))[0])
         raise NetworkError(f"bom line {lines['parent_sku'].iloc[k]!r} <- {lines['component_sku'].iloc[k]!r}: "
                            f"scrap_rate must lie in [0, 1), got {scrap.iloc[k]}")  # fmt: skip
-    arcs = pd.DataFrame(
-        {
-            "source": lines["component_sku"].to_numpy(),
-            "destination": lines["parent_sku"].to_numpy(),
-            "qty": (pd.to_numeric(lines["qty_per"]) / (1.0 - scrap)).to_numpy(),
-        }
-    ).groupby(["source", "destination"], as_index=False)["qty"].sum()
+    arcs = (
+        pd.DataFrame(
+            {
+                "source": lines["component_sku"].to_numpy(),
+                "destination": lines["parent_sku"].to_numpy(),
+                "qty": (pd.to_numeric(lines["qty_per"]) / (1.0 - scrap)).to_numpy(),
+            }
+        )
+        .groupby(["source", "destination"])["qty"]
+        .sum()
+        .reset_index()
+    )
 
     cost = pd.to_numeric(item["unit_cost"], errors="coerce")
     stages = pd.DataFrame({"stage": skus, "stage_time": (days / period_days).to_numpy()})

@@ -266,8 +266,8 @@ def build_network(stages: pd.DataFrame, arcs: pd.DataFrame, *, service_level: fl
     given_value = _column(frame, "unit_value", math.nan)
     value = np.zeros(len(names))
     preds: list[list[int]] = [[] for _ in names]
-    for a, (i, j) in enumerate(zip(src.tolist(), dst.tolist(), strict=True)):
-        preds[j].append(a)
+    for arc, dest in enumerate(dst.tolist()):
+        preds[dest].append(arc)
     for j in range(len(names)):
         if not np.isnan(given_value[j]):
             value[j] = given_value[j]

@@ -3,14 +3,16 @@
 Stage j quotes an outbound service time S_j to its customers and is quoted the inbound service time
 SI_j = max(external inbound service time_j, max over suppliers i of S_i). Its net replenishment time is
 NRT_j = SI_j + T_j − S_j ≥ 0 and it holds safety stock z_j · σ_j · sqrt(NRT_j) (σ_j: demand std per period after
-propagation), worth ``coef_j · sqrt(NRT_j)`` with ``coef_j = unit value_j · z_j · σ_j``. Minimise the total worth subject
-to 0 ≤ S_j ≤ max service time_j. Reference: Graves & Willems (2000), MSOM 2(1):68–83, problem (P).
+propagation), worth ``coef_j · sqrt(NRT_j)`` with ``coef_j = unit value_j · z_j · σ_j``. Minimise the total worth
+subject to 0 ≤ S_j ≤ max service time_j. Reference: Graves & Willems (2000), MSOM 2(1):68–83, problem (P).
 
-Public interface: `Problem`, `problem_from_network`, `Solution`, `consistent_service_times`, `stock_cost`.
+Public interface: `Problem`, `problem_from_network`, `rounded_problem`, `Solution`, `consistent_service_times`,
+`stock_cost`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +20,7 @@ import numpy as np
 from optimizer.placement.network import Network
 from optimizer.placement.propagation import propagate_demand
 
-__all__ = ["Problem", "Solution", "consistent_service_times", "problem_from_network", "stock_cost"]
+__all__ = ["Problem", "Solution", "consistent_service_times", "problem_from_network", "rounded_problem", "stock_cost"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,3 +100,15 @@ def stock_cost(problem: Problem, outbound: np.ndarray, inbound: np.ndarray) -> f
     """Σ coef_j sqrt(NRT_j) of given service times."""
     nrt = np.maximum(inbound + problem.stage_time - outbound, 0.0)
     return float(np.dot(problem.coef, np.sqrt(nrt)))
+
+
+def rounded_problem(problem: Problem) -> Problem:
+    """The same network with times rounded to whole periods (for a quick start on fractional data: its service
+    times, made consistent with the true times, are a feasible answer; its cost is no bound)."""
+    t = np.rint(problem.stage_time)
+    si_lo = np.rint(problem.si_lo)
+    m = np.zeros(problem.n)
+    for j in range(problem.n):
+        m[j] = t[j] + max(si_lo[j], max((m[i] for i in problem.predecessors[j]), default=0.0))
+    s_hi = np.minimum(np.floor(problem.s_hi + 1e-9), m)
+    return dataclasses.replace(problem, stage_time=t, si_lo=si_lo, s_hi=s_hi, max_replenishment_time=m, integral=True)

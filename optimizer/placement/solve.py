@@ -1,8 +1,9 @@
 """Place safety stock in a network: propagate demand, pick the exact method, compare with both baselines.
 
 `place_safety_stock(network)` uses the tree dynamic program when the network is a tree with whole-period times; on
-other networks with whole-period times a branch and bound over a spanning tree (`TREE_SHARE` of the time limit),
-then the breakpoint-refined MIP from its answer; with fractional times the MIP alone (`method` forces tree or MIP). The two baselines use the same cost, so the savings
+other networks a branch and bound over a spanning tree (`TREE_SHARE` of the time limit; on fractional times it runs
+on whole-period times and only supplies a start), then the breakpoint-refined MIP from its answer (`method` forces
+tree or MIP alone). The two baselines use the same cost, so the savings
 compare like with like; the optimum is never worse than either (the baselines are feasible service times, and the
 solver keeps the best of its own answer and theirs).
 
@@ -17,7 +18,14 @@ import time
 from optimizer.placement.baselines import end_items_only, every_stage
 from optimizer.placement.general import GeneralOptions, solve_general, solve_spanning_tree
 from optimizer.placement.network import Network, NetworkError
-from optimizer.placement.problem import Problem, Solution, problem_from_network
+from optimizer.placement.problem import (
+    Problem,
+    Solution,
+    consistent_service_times,
+    problem_from_network,
+    rounded_problem,
+    stock_cost,
+)
 from optimizer.placement.propagation import propagate_demand
 from optimizer.placement.result import PlacementResult, build_result
 from optimizer.placement.tree_dp import solve_tree
@@ -45,7 +53,7 @@ def place_safety_stock(
         if not problem.integral:
             raise NetworkError("method 'tree' needs whole-period times; use method 'general' or 'auto'")
         solution = solve_tree(problem)
-    elif problem.integral and method == "auto":
+    elif method == "auto":
         solution = _portfolio(problem, time_limit)
     else:
         solution = solve_general(problem, GeneralOptions(time_limit=time_limit))
@@ -59,12 +67,19 @@ def place_safety_stock(
 
 
 def _portfolio(problem: Problem, time_limit: float) -> Solution:
-    """Whole-period times: branch and bound over a spanning tree first (it closes near-trees in a few nodes), then
-    the breakpoint MIP from its best answer and bound for the time left."""
+    """Branch and bound over a spanning tree first (it closes near-trees in a few nodes; on fractional times it runs
+    on the times rounded to whole periods and only supplies a start), then the breakpoint MIP from its best answer
+    (and bound) for the time left."""
     start = time.perf_counter()
-    first = solve_spanning_tree(problem, GeneralOptions(time_limit=TREE_SHARE * time_limit))
-    if first.proven_optimal:
-        return first
+    if problem.integral:
+        first = solve_spanning_tree(problem, GeneralOptions(time_limit=TREE_SHARE * time_limit))
+        if first.proven_optimal:
+            return first
+    else:  # a start from the whole-period version: feasible with the true times, but no bound
+        rough = solve_spanning_tree(rounded_problem(problem), GeneralOptions(time_limit=TREE_SHARE * time_limit))
+        s, si = consistent_service_times(problem, rough.outbound)
+        cost = stock_cost(problem, s, si)
+        first = dataclasses.replace(rough, outbound=s, inbound=si, objective=cost, bound=0.0, proven_optimal=False)
     left = max(time_limit - (time.perf_counter() - start), 1e-3)
     second = solve_general(problem, GeneralOptions(time_limit=left), start_from=first)
     return dataclasses.replace(second, method=f"{first.method}+{second.method}")

@@ -79,10 +79,10 @@ def meio(
     s = result.summary
     status = "proven optimal" if s["proven_optimal"] else f"gap {100 * s['gap']:.3f}%"
     typer.echo(
-        f"{s['stages']} stages, {s['decoupling_points']} hold stock; safety stock cost {s['total_safety_stock_cost']:,.2f}"
-        f" (every stage {s['baseline_every_stage_cost']:,.2f}, end items only {s['baseline_end_items_cost']:,.2f}); "
-        f"{status} in {s['seconds']:.2f} s; "
-        f"written to {out}"
+        f"{s['stages']} stages, {s['decoupling_points']} hold stock; "
+        f"safety stock cost {s['total_safety_stock_cost']:,.2f} "
+        f"(every stage {s['baseline_every_stage_cost']:,.2f}, end items only {s['baseline_end_items_cost']:,.2f}); "
+        f"{status} in {s['seconds']:.2f} s; written to {out}"
     )
 
 

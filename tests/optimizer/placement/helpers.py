@@ -13,6 +13,7 @@ from scipy.stats import norm
 
 from optimizer.placement.problem import Problem, consistent_service_times, stock_cost
 
+BACKEND = "HIGHS"  # SCIP gives the same optima, several times slower
 WILLEMS = Path("/work/shared/data/supply_chains/willems2008")
 if not WILLEMS.is_dir():  # the checkout's sibling shared data
     WILLEMS = Path(__file__).resolve().parents[4] / "shared" / "data" / "supply_chains" / "willems2008"
@@ -43,14 +44,20 @@ def frames_from_stockpyl(tree: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(rows), pd.DataFrame(arcs, columns=["source", "destination"])
 
 
-def lambda_formulation_optimum(problem: Problem, tolerance: float = 1e-7) -> float:
+def lambda_formulation_optimum(problem: Problem, seed_nrt: np.ndarray | None = None, tolerance: float = 1e-7) -> float:
     """Exact optimum by a formulation independent of `optimizer.placement.general`: convex-combination (λ) weights
     on breakpoints with SOS2 binaries, solved by SCIP, breakpoints refined until the solution's NRT values are all
-    breakpoints (then the interpolated cost equals the true cost at the MIP optimum)."""
+    breakpoints (then the interpolated cost equals the true cost at the MIP optimum, a proof whatever breakpoints
+    it started from; `seed_nrt` only adds starting breakpoints)."""
     n, t, m = problem.n, problem.stage_time, problem.max_replenishment_time
     points = {j: [0.0, float(m[j])] for j in range(n) if problem.coef[j] > 0 and m[j] > 0}
+    if seed_nrt is not None:
+        for j, b in points.items():
+            if 0.0 < seed_nrt[j] < b[-1]:
+                b.insert(1, float(seed_nrt[j]))
     for _ in range(100):
-        solver = pywraplp.Solver.CreateSolver("SCIP")
+        solver = pywraplp.Solver.CreateSolver(BACKEND)
+        solver.SuppressOutput()
         inf = solver.infinity()
         s = [solver.NumVar(0.0, float(problem.s_hi[j]), f"s{j}") for j in range(n)]
         si = [solver.NumVar(float(problem.si_lo[j]), inf, f"si{j}") for j in range(n)]

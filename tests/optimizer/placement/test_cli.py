@@ -19,8 +19,17 @@ def test_meio_writes_stages_and_summary(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = CliRunner().invoke(
         app,
-        ["meio", "--stages", str(WILLEMS / "stages.csv"), "--arcs", str(WILLEMS / "arcs.csv"), "--chain", "01",
-         "--out", str(out)],  # fmt: skip
+        [
+            "meio",
+            "--stages",
+            str(WILLEMS / "stages.csv"),
+            "--arcs",
+            str(WILLEMS / "arcs.csv"),
+            "--chain",
+            "01",
+            "--out",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     stages = pd.read_csv(out / "stages.csv")

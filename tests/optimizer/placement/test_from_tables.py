@@ -40,7 +40,10 @@ def test_times_values_and_quantities() -> None:
     assert time["SUB"] == pytest.approx(24 / 1 / 24 + 2.0)
     value = dict(zip(net.names, net.unit_value, strict=True))
     assert value["FG"] == 50.0  # standard cost already contains components
-    qty = {(net.names[i], net.names[j]): q for i, j, q in zip(net.arc_source, net.arc_destination, net.arc_qty)}
+    qty = {
+        (net.names[i], net.names[j]): q
+        for i, j, q in zip(net.arc_source, net.arc_destination, net.arc_qty, strict=True)
+    }
     assert qty[("RM1", "SUB")] == pytest.approx(3.0 / 0.75)
     assert net.max_service_time[net.names.index("FG")] == 0.0
 

@@ -7,18 +7,20 @@ import pytest
 
 from optimizer.placement.files import read_willems
 from optimizer.placement.general import GeneralOptions, solve_general, solve_spanning_tree
-from optimizer.placement.network import build_network
+from optimizer.placement.network import Network, build_network
 from optimizer.placement.problem import problem_from_network
 from optimizer.placement.solve import place_safety_stock
 from tests.optimizer.placement.helpers import WILLEMS, lambda_formulation_optimum
 
 pytestmark = pytest.mark.skipif(not WILLEMS.is_dir(), reason=f"Willems (2008) data not found at {WILLEMS}")
 
-# chain 08 (40 stages, four-decimal times) needs ~20 s per solver on a busy machine: checked by the benchmark
-SMALL_CHAINS = ["01", "02", "03", "04", "05", "06", "07", "09"]
+# the independent formulation needs 10-60 s on chains 03, 07 and 08 (fractional times, slow to refine)
+SLOW = pytest.mark.slow
+SMALL_CHAINS = ["01", "02", pytest.param("03", marks=SLOW), "04", "05", "06", pytest.param("07", marks=SLOW),
+                pytest.param("08", marks=SLOW), "09"]  # fmt: skip
 
 
-def _network(chain: str):  # type: ignore[no-untyped-def]
+def _network(chain: str) -> Network:
     return build_network(*read_willems(WILLEMS / "stages.csv", WILLEMS / "arcs.csv", chain))
 
 
@@ -29,7 +31,8 @@ def test_small_chains_equal_independent_formulation(chain: str) -> None:
     s = result.summary
     assert s["proven_optimal"], s
     problem, _ = problem_from_network(network)
-    assert s["total_safety_stock_cost"] == pytest.approx(lambda_formulation_optimum(problem), rel=1e-6)
+    seed = result.stages["net_replenishment_time"].to_numpy()
+    assert s["total_safety_stock_cost"] == pytest.approx(lambda_formulation_optimum(problem, seed), rel=1e-6)
     assert s["total_safety_stock_cost"] <= s["baseline_every_stage_cost"] * (1 + 1e-12)
     assert s["total_safety_stock_cost"] <= s["baseline_end_items_cost"] * (1 + 1e-12)
     # the table agrees with the summary and the service times are feasible

@@ -32,9 +32,7 @@ def _stages(**overrides: list[float]) -> pd.DataFrame:
     return frame
 
 
-ARCS = pd.DataFrame(
-    {"source": ["A", "B", "C", "C"], "destination": ["C", "C", "D", "E"], "qty": [2.0, 1.0, 1.0, 3.0]}
-)
+ARCS = pd.DataFrame({"source": ["A", "B", "C", "C"], "destination": ["C", "C", "D", "E"], "qty": [2.0, 1.0, 1.0, 3.0]})
 
 
 def test_rollup_and_propagation_with_quantities() -> None:
@@ -86,7 +84,9 @@ def test_baselines_are_what_they_say() -> None:
     nrt = si_end + problem.stage_time - s_end
     internal = ~network.end_items
     assert np.allclose(nrt[internal], 0.0)
-    assert np.allclose(s_end[network.end_items], np.minimum(problem.s_hi, si_end + problem.stage_time)[network.end_items])
+    assert np.allclose(
+        s_end[network.end_items], np.minimum(problem.s_hi, si_end + problem.stage_time)[network.end_items]
+    )
 
 
 def test_result_columns_and_decoupling_points() -> None:
