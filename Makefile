@@ -69,6 +69,7 @@ bench: setup wrk browser
 	$(BIN)/leanplan bench schedule data/real/scheduling/jsplib --bounds data/real/scheduling/jsplib/optima.csv \
 		--time-limit 60 --only ft10 --json var/bench/schedule_ft10.json --solutions var/bench/solutions/jsplib
 	$(BIN)/leanplan bench factory-schedule --time-limit 60 --json var/bench/schedule_factory.json
+	$(BIN)/leanplan bench mrp --json var/bench/mrp.json
 	$(BIN)/leanplan bench api --database-url sqlite:///var/bench/api.db --database-url $${LEANPLAN_TEST_POSTGRES_URL:-$(POSTGRES_URL)} --json var/bench/api.json
 	$(BIN)/leanplan bench upload --rows 1000000 --database-url sqlite:///var/bench/upload.db \
 		--database-url $${LEANPLAN_TEST_POSTGRES_URL:-$(POSTGRES_URL)} --json var/bench/upload.json

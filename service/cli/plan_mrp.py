@@ -38,7 +38,7 @@ def plan_mrp(
         request = MrpRequest(
             as_of=as_of,
             horizon_weeks=horizon_weeks,
-            demand_source=demand_source,  # type: ignore[arg-type]
+            demand_source=demand_source,
             forecast_quantile=forecast_quantile,
             lead_time_quantile=lead_time_quantile,
         )
