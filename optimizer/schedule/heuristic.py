@@ -4,7 +4,9 @@ A serial schedule-generation scheme (Kolisch 1996, adapted to the flexible job s
 ready operations (the next unscheduled operation of each job), chosen by a priority rule, and append it to the
 eligible machine where it ends earliest — after that machine's last appended operation, its setup from the family
 run before it included, and outside the machine's unavailable periods and fixed operations. Appending keeps each
-machine's order equal to its time order, which is what the model's setup circuit needs.
+machine's order equal to its time order, which is what the model's setup circuit needs. An operation that consumes
+material starts no earlier than its material is there to stay (`materials.MaterialTracker`, over the supplies and
+the operations placed so far); one whose material is not there yet waits until a producing job is placed.
 
 Rules (`RULES`):
 
@@ -29,6 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from optimizer.schedule.materials import MaterialTracker
 from optimizer.schedule.problem import Assignment, Problem, Schedule
 
 log = logging.getLogger(__name__)
@@ -93,6 +96,8 @@ def dispatch(problem: Problem, rule: str = "ect", seed: int | None = None, noise
         blocked[fix.machine].append((fix.start - fix.setup, fix.start + duration))
         fixed_after[fix.machine].append((fix.start + duration, problem.jobs[j].family))
     timelines = [_Timeline(spans) for spans in blocked]
+    tracker = MaterialTracker(problem, assignments)
+    waiting: set[int] = set()  # jobs whose next operation's material is not there yet
     machine_ready = [problem.now] * n_machines
     machine_family: list[int | None] = [problem.initial_family.get(m) for m in range(n_machines)]
     # the family in place on a machine at time t: the last fixed operation ending before t, else the running state
@@ -124,10 +129,17 @@ def dispatch(problem: Problem, rule: str = "ect", seed: int | None = None, noise
         """(end, machine, start, setup) of the earliest-ending placement of job j's next operation."""
         op = problem.jobs[j].operations[next_op[j]]
         family = problem.jobs[j].family
+        floor: int | None = job_ready[j]
+        if tracker:
+            floor = tracker.earliest(j, next_op[j], job_ready[j])
+            if floor is None:
+                waiting.add(j)
+                return None
+            waiting.discard(j)
         best: tuple[int, int, int, int] | None = None
         for m, duration in op.modes:
-            setup = problem.setup_time(m, family_before(m, job_ready[j]), family)
-            t = timelines[m].earliest(job_ready[j], machine_ready[m], setup, duration, horizon)
+            setup = problem.setup_time(m, family_before(m, floor), family)
+            t = timelines[m].earliest(floor, machine_ready[m], setup, duration, horizon)
             if t is None:
                 continue
             setup = problem.setup_time(m, family_before(m, t), family)
@@ -145,12 +157,21 @@ def dispatch(problem: Problem, rule: str = "ect", seed: int | None = None, noise
         for j in ready:
             if j not in cache:
                 cache[j] = best_mode(j)
-        if any(cache[j] is None for j in ready):
+        if any(cache[j] is None and j not in waiting for j in ready):
             return None
-        chosen = _choose(problem, rule, ready, cache, remaining, rng, noise, mean_p, mean_s)
+        candidates = {j for j in ready if cache[j] is not None}
+        if not candidates:
+            return None  # every job left waits for material that nothing placed can bring
+        chosen = _choose(problem, rule, candidates, cache, remaining, rng, noise, mean_p, mean_s)
         end, m, start, setup = cache[chosen] or (0, 0, 0, 0)
         k = next_op[chosen]
         assignments[(chosen, k)] = Assignment(chosen, k, m, start, end, setup)
+        if tracker:
+            changed = tracker.touches(chosen, k)
+            tracker.place(assignments[(chosen, k)])
+            for j in ready:
+                if j != chosen and changed & tracker.consumes(j, next_op[j]):
+                    cache.pop(j, None)
         machine_ready[m] = end
         machine_family[m] = (
             problem.jobs[chosen].family if problem.jobs[chosen].family is not None else machine_family[m]
@@ -265,6 +286,7 @@ def right_shift(problem: Problem, schedule: Schedule) -> Schedule | None:
         placed[(j, k)] = Assignment(j, k, fix.machine, fix.start, fix.start + duration, fix.setup)
         blocked[fix.machine].append((fix.start - fix.setup, fix.start + duration))
     timelines = [_Timeline(spans) for spans in blocked]
+    tracker = MaterialTracker(problem, placed)
     machine_ready = [problem.now] * n_machines
     machine_family: list[int | None] = [problem.initial_family.get(m) for m in range(n_machines)]
     for a in sorted(placed.values(), key=lambda a: a.end):  # started operations: the line is busy until they end
@@ -284,6 +306,11 @@ def right_shift(problem: Problem, schedule: Schedule) -> Schedule | None:
         ready = max(job.release, problem.now, when)
         if k > 0:
             ready = max(ready, placed[(j, k - 1)].end)
+        if tracker:
+            material_ready = tracker.earliest(j, k, ready)
+            if material_ready is None:
+                return None
+            ready = material_ready
         old = schedule.assignments.get((j, k))
         machines = (
             [old.machine] if old is not None and op.duration_on(old.machine) is not None else [m for m, _ in op.modes]
@@ -298,6 +325,7 @@ def right_shift(problem: Problem, schedule: Schedule) -> Schedule | None:
         if best is None:
             return None
         placed[(j, k)] = best
+        tracker.place(best)
         machine_ready[best.machine] = best.end
         machine_family[best.machine] = job.family if job.family is not None else machine_family[best.machine]
     return Schedule(placed)
@@ -326,6 +354,7 @@ def insert(problem: Problem, schedule: Schedule, keys: set[tuple[int, int]]) -> 
             followers.add((later[0].job, later[0].op))
     moving = set(keys) | followers
     current = {k: a for k, a in schedule.assignments.items() if k not in moving}
+    tracker = MaterialTracker(problem, current)
     failed: set[tuple[int, int]] = set()
     queue = sorted(moving, key=lambda key: (schedule.assignments[key].start, key))
     while queue:
@@ -335,6 +364,11 @@ def insert(problem: Problem, schedule: Schedule, keys: set[tuple[int, int]]) -> 
             failed.add((j, k))
             continue
         lo = max(job.release, problem.now, current[(j, k - 1)].end if k > 0 else 0)
+        material_ready = tracker.earliest(j, k, lo) if tracker else lo
+        if material_ready is None:
+            failed.add((j, k))
+            continue
+        lo = material_ready
         limit = horizon if job.deadline is None or k < len(job.operations) - 1 else min(horizon, job.deadline)
         successor = current.get((j, k + 1))
         prefer = schedule.assignments[(j, k)] if (j, k) in followers else None
@@ -343,12 +377,13 @@ def insert(problem: Problem, schedule: Schedule, keys: set[tuple[int, int]]) -> 
         if best is None and successor is not None and (j, k + 1) not in problem.fixed:
             best = _best_gap(problem, timelines, current, j, k, lo, limit, prefer)
             if best is not None:  # the job's next operation must follow: re-insert it too
-                del current[(j, k + 1)]
+                tracker.unplace(current.pop((j, k + 1)))
                 queue.insert(0, (j, k + 1))
         if best is None:
             failed.add((j, k))
             continue
         current[(j, k)] = best
+        tracker.place(best)
     for key in failed:
         current[key] = schedule.assignments[key]
     return Schedule(current), failed

@@ -12,6 +12,8 @@ move quickly on two cores: each of its neighbourhoods re-presolves the whole mod
 3. A free operation's job neighbours outside the window become its release date (the end of the operation
    before) and deadline (the start of the one after); due date and weight count only if the job's last
    operation is free.
+   Materials of free operations (`materials.restrict`): the events of every operation that stays become fixed
+   supplies at their current times, so the sub-problem's reservoirs keep the whole schedule's material feasible.
 4. Solve the small problem with the same model (`build_model`), hinted with the current schedule, under a short
    time limit; put the result back and keep it if the whole schedule scores better.
 
@@ -32,6 +34,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from optimizer.schedule.extract import extract, with_real_setups
+from optimizer.schedule.materials import restrict
 from optimizer.schedule.model import ModelOptions, add_hints, build_model
 from optimizer.schedule.problem import Assignment, Fixed, Job, Operation, Problem, Schedule
 
@@ -101,6 +104,8 @@ def neighbourhood(problem: Problem, schedule: Schedule, t0: int, t1: int, machin
     horizon = problem.effective_horizon()
     jobs: list[Job] = []
     origin: dict[Key, Key | None] = {}
+    free_to_sub: dict[Key, Key] = {}
+    last_to_sub: dict[int, int] = {}
     hint: dict[Key, Assignment] = {}
     fixed: dict[Key, Fixed] = {}
     unavailable: dict[int, list[tuple[int, int]]] = {}
@@ -163,11 +168,14 @@ def neighbourhood(problem: Problem, schedule: Schedule, t0: int, t1: int, machin
             following = schedule.assignments.get((j, run[-1] + 1)) if run[-1] + 1 < len(job.operations) else None
             is_last = run[-1] == len(job.operations) - 1
             sub_j = len(jobs)
+            if is_last:
+                last_to_sub[j] = sub_j
             operations = []
             for n, kk in enumerate(run):
                 modes = tuple((m, d) for m, d in job.operations[kk].modes if m in machines)
                 operations.append(Operation(modes, job.operations[kk].name))
                 origin[(sub_j, n)] = (j, kk)
+                free_to_sub[(j, kk)] = (sub_j, n)
                 now_at = schedule.assignments[(j, kk)]
                 hint[(sub_j, n)] = Assignment(sub_j, n, now_at.machine, now_at.start, now_at.end, now_at.setup)
             jobs.append(
@@ -191,6 +199,7 @@ def neighbourhood(problem: Problem, schedule: Schedule, t0: int, t1: int, machin
         unavailable={m: tuple(spans) for m, spans in unavailable.items() if spans},
         fixed=fixed,
         horizon=horizon,
+        materials=restrict(problem, schedule, free_to_sub, last_to_sub) if problem.materials else (),
     )
     return Neighbourhood(sub_problem, origin, Schedule(hint))
 

@@ -12,7 +12,10 @@ Formulation (the optional-interval model of the flexible job shop, as in OR-Tool
    The setup occupies the machine right before its operation.
 4. Machines: a no-overlap per machine over [s_o - u_o, e_o) of the operations on it and the machine's unavailable
    periods (fixed intervals): neither an operation nor its setup runs across non-working time.
-5. Criteria: makespan; weighted tardiness Σ w_j max(0, end_j - due_j); total setup time Σ u_o; with a reference
+5. Materials: a reservoir constraint per binding material (`optimizer.schedule.materials.add_reservoirs`): stock
+   and receipts fill it at fixed times, operations empty it at their start, producing jobs fill it at their end; its
+   level never falls below zero.
+6. Criteria: makespan; weighted tardiness Σ w_j max(0, end_j - due_j); total setup time Σ u_o; with a reference
    schedule (rescheduling), the number of operations moved (other machine or other start).
 
 **Sparse sequencing** (large machines): a full circuit needs n² arcs for n candidate operations — 290k arcs for
@@ -42,6 +45,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
+from optimizer.schedule.materials import add_reservoirs
 from optimizer.schedule.problem import Problem, Schedule, validate
 
 Key = tuple[int, int]
@@ -232,7 +236,10 @@ def build_model(
         if len(intervals) + len(blocked) > 1:
             model.add_no_overlap(intervals + blocked)
 
-    # --- 5. criteria ------------------------------------------------------------------------------------------
+    # --- 5. materials: no operation starts before its components are there -----------------------------------
+    add_reservoirs(model, problem, index, start, end)
+
+    # --- 6. criteria ------------------------------------------------------------------------------------------
     job_end = [end[index[(j, len(job.operations) - 1)]] for j, job in enumerate(problem.jobs)]
     earliest_end = max(
         (windows[i][0] + min(d for _, d in ops[i].modes) for i in range(len(keys)) if keys[i] not in problem.fixed),
@@ -278,7 +285,7 @@ def build_model(
         v.moved = _add_moves(model, problem, v)
         v.criteria["moves"] = sum(v.moved.values(), start=zero)
 
-    # --- 6. redundant constraints -----------------------------------------------------------------------------
+    # --- 7. redundant constraints -----------------------------------------------------------------------------
     _add_redundant(model, problem, options, v)
     return model, v
 

@@ -15,6 +15,10 @@ Conventions:
   naming a line override them. A pair of different families missing from both counts as the largest changeover
   of that line (logged), the same family as 0. Items without a family never need a changeover.
 - Job weight = the order's weight (customer priority); due = the order's due date-time.
+- Materials (with `MaterialTables`): each order consumes its BOM components at the start of the routing step they
+  belong to, and stock, receipts and the plan's own orders of a component supply it
+  (`optimizer.schedule.plant_materials`); orders that can never get a component in full are left out and listed in
+  `PlantIndex.blocked`.
 
 Public interface: `PlantIndex`, `build_problem(...) -> (Problem, PlantIndex)`, `setup_matrices`, `durations`.
 """
@@ -30,14 +34,24 @@ import numpy as np
 import pandas as pd
 
 from optimizer.schedule.calendar import to_minutes, unavailable_periods
+from optimizer.schedule.plant_materials import (
+    BLOCKED_COLUMNS,
+    MaterialTables,
+    cover,
+    explode,
+    plant_materials,
+    supply_events,
+)
 from optimizer.schedule.problem import Fixed, Job, Operation, Problem
+from optimizer.schedule.requirements import active_bom
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class PlantIndex:
-    """How problem indices map back to plant ids: jobs → orders, machines → lines, families → names."""
+    """How problem indices map back to plant ids: jobs → orders, machines → lines, families → names; `blocked`:
+    orders left out because a component can never be there in full (`plant_materials.BLOCKED_COLUMNS`)."""
 
     origin: dt.datetime
     orders: pd.DataFrame
@@ -46,6 +60,7 @@ class PlantIndex:
     op_numbers: list[list[int]]
     line_index: dict[str, int] = field(default_factory=dict)
     job_index: dict[str, int] = field(default_factory=dict)
+    blocked: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BLOCKED_COLUMNS))
 
     def __post_init__(self) -> None:
         self.line_index = {line: m for m, line in enumerate(self.lines)}
@@ -95,13 +110,26 @@ def build_problem(
     horizon_slack_days: float | None = None,
     fixed: pd.DataFrame | None = None,
     initial_family: dict[str, str] | None = None,
+    materials: MaterialTables | None = None,
 ) -> tuple[Problem, PlantIndex]:
     """The `Problem` of scheduling `orders` (columns order_id, sku, qty, release, due, weight) on the plant.
 
     `fixed` rows (order_id, op, line_id, start) keep operations where they are (e.g. started before `origin`);
-    `initial_family` maps a line to the family it ran last before `origin`.
+    `initial_family` maps a line to the family it ran last before `origin`; with `materials`, no operation starts
+    before its components are there (module docstring).
     """
-    origin = pd.Timestamp(origin).to_pydatetime()
+    as_of = pd.Timestamp(origin)
+    uses = supply = blocked = None
+    if materials is not None:
+        uses = explode(orders, materials.bom, routings, as_of)
+        components = sorted(set(uses["component"].astype(str)))
+        supply = supply_events(components, orders, materials, as_of)
+        plan_end = as_of + pd.Timedelta(days=horizon_days)
+        blocked = cover(orders, uses, supply, active_bom(materials.bom, as_of), plan_end)
+        if not blocked.empty:
+            log.warning("%d order(s) can never get a component in full; left out", blocked["order_id"].nunique())
+            orders = orders[~orders["order_id"].isin(set(blocked["order_id"]))]
+    origin = as_of.to_pydatetime()
     slack = horizon_days if horizon_slack_days is None else horizon_slack_days
     horizon = int((horizon_days + slack) * 24 * 60)
     line_ids = list(lines["line_id"])
@@ -152,6 +180,8 @@ def build_problem(
     index = PlantIndex(
         origin=origin, orders=orders.reset_index(drop=True), lines=line_ids, families=families, op_numbers=op_numbers
     )
+    if blocked is not None:
+        index.blocked = blocked
     fixed_ops: dict[tuple[int, int], Fixed] = {}
     if fixed is not None:
         for row in fixed.to_dict("records"):
@@ -173,5 +203,8 @@ def build_problem(
         unavailable={m: spans for m, spans in unavailable.items() if spans},
         fixed=fixed_ops,
         horizon=horizon,
+        materials=()
+        if uses is None or supply is None
+        else plant_materials(index.orders, uses, supply, op_numbers, origin),
     )
     return problem, index

@@ -3,7 +3,9 @@
 A `Problem` is a flexible job shop: jobs made of operations in sequence; each operation runs on exactly one of its
 eligible machines (its *modes*: machine and duration); machines may have sequence-dependent setup times between
 product families, periods when they cannot work (shift gaps, downtime) and an initial family; jobs may have release
-and due dates and a tardiness weight; operations may be fixed (already started, or frozen by a planner).
+and due dates and a tardiness weight; operations may be fixed (already started, or frozen by a planner); and
+operations may consume materials that stock, receipts or other jobs supply over time (`optimizer.schedule.materials`:
+no operation starts before its material is there).
 
 Times are integers in the problem's time unit: minutes from the plan start for plant schedules (see
 `optimizer.schedule.plant`), the file's unit for benchmark instances (see `optimizer.schedule.benchmarks`).
@@ -19,6 +21,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
+
+from optimizer.schedule.materials import Material, material_reasons, shortfalls
 
 
 class ScheduleInputError(ValueError):
@@ -89,6 +93,7 @@ class Problem:
     - `fixed[(job, op)]`: operations that must keep their machine and start.
     - `horizon`: every operation ends by this time (default: a safe bound computed from the data).
     - `now`: operations that are not fixed (and their setups) start at or after this time.
+    - `materials`: components consumed at operation starts, with their supply over time (none: all available).
     """
 
     machines: tuple[str, ...]
@@ -100,6 +105,7 @@ class Problem:
     fixed: dict[tuple[int, int], Fixed] = field(default_factory=dict)
     horizon: int | None = None
     now: int = 0
+    materials: tuple[Material, ...] = ()
 
     def operations(self) -> Iterator[tuple[int, int, Operation]]:
         """(job index, operation index, operation) for every operation, jobs in order."""
@@ -132,7 +138,7 @@ class Problem:
         latest = max((job.release for job in self.jobs), default=0)
         for (j, k), fix in self.fixed.items():
             latest = max(latest, fix.start + (self.jobs[j].operations[k].duration_on(fix.machine) or 0))
-        latest = max(latest, self.now)
+        latest = max(latest, self.now, *(s.time for m in self.materials for s in m.supplies if s.qty > 0))
         return max(latest, blocked) + longest + largest_setup * self.n_operations + 1
 
     def effective_horizon(self) -> int:
@@ -249,6 +255,7 @@ def validate(problem: Problem) -> None:
                 f"job {job.name!r} operation {k + 1} is fixed on machine index {fix.machine}, which is not eligible"
             )
     reasons.extend(_fixed_conflicts(problem))
+    reasons.extend(material_reasons(problem))
     if reasons:
         raise ScheduleInputError(reasons)
 
@@ -284,7 +291,8 @@ def _fixed_conflicts(problem: Problem) -> list[str]:
 def violations(problem: Problem, schedule: Schedule) -> list[str]:
     """Every way `schedule` breaks `problem` (empty when feasible): missing or unknown operations, ineligible
     machines, wrong durations, job order, release and deadline, fixed operations moved, overlaps of operations
-    and their setups with each other or with unavailable periods, setups shorter than the family change needs."""
+    and their setups with each other or with unavailable periods, setups shorter than the family change needs,
+    operations that start before their material is there."""
     problems: list[str] = []
     horizon = problem.effective_horizon()
     for j, k, op in problem.operations():
@@ -328,4 +336,5 @@ def violations(problem: Problem, schedule: Schedule) -> list[str]:
                 problems.append(f"{name} on machine {m} runs into an unavailable period")
             previous_end = a.end
             family = this if this is not None else family
+    problems.extend(shortfalls(problem, schedule))
     return problems

@@ -2,13 +2,17 @@
 
 Schedule table (one row per operation, `TABLE_COLUMNS`): job (production order id), operation (routing step),
 sku, qty, line, start, end (plant-local date-times), setup_minutes (the changeover right before it), due, and
-lateness_minutes = end − due of the job's last operation (negative: early; empty for earlier operations).
+lateness_minutes = end − due of the job's last operation (negative: early; empty for earlier operations), and
+held_by_material: what the operation waited for (component, quantity short at its otherwise earliest start, when and
+from which receipt or order it arrives; empty when it did not wait).
 
 KPIs (`kpis`): orders and operations; on-time % (orders whose last operation ends by the due date); total and
-weighted tardiness (hours); changeovers (count, hours); makespan; and utilization per line = (processing +
+weighted tardiness (hours); changeovers (count, hours); makespan; orders held back by material; and utilization per
+line = (processing +
 changeover minutes) / working minutes of the line's calendar, both within [plan start, plan end).
 
-Public interface: `TABLE_COLUMNS`, `schedule_table`, `kpis`, `gantt_data`, `write_csv`, `write_xlsx`.
+Public interface: `TABLE_COLUMNS`, `HOLD_COLUMNS`, `schedule_table`, `material_holds`, `blocked_orders`, `kpis`,
+`gantt_data`, `write_csv`, `write_xlsx`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.schedule.calendar import to_datetime, unavailable_periods
+from optimizer.schedule.materials import QTY_SCALE, holds
 from optimizer.schedule.plant import PlantIndex
 from optimizer.schedule.problem import Problem, Schedule
 
@@ -35,12 +40,52 @@ TABLE_COLUMNS = [
     "setup_minutes",
     "due",
     "lateness_minutes",
+    "held_by_material",
 ]
+HOLD_COLUMNS = ["job", "operation", "sku", "component", "missing_qty", "ready", "arrives", "source"]
+
+
+def material_holds(problem: Problem, index: PlantIndex, schedule: Schedule) -> list[dict[str, Any]]:
+    """Operations held back by material (`optimizer.schedule.materials.holds`) in plant terms (`HOLD_COLUMNS`):
+    order id, routing step, SKU, component, quantity short at the otherwise earliest start `ready` (the
+    component's unit), when enough `arrives` (ISO date-times) and its `source` (receipt id, producing order or
+    'on hand')."""
+    rows: list[dict[str, Any]] = []
+    for hold in holds(problem, schedule):
+        order = index.orders.iloc[hold.job]
+        rows.append(
+            {
+                "job": str(order["order_id"]),
+                "operation": index.op_numbers[hold.job][hold.op],
+                "sku": str(order["sku"]),
+                "component": hold.material,
+                "missing_qty": round(hold.missing / QTY_SCALE, 3),
+                "ready": to_datetime(hold.ready, index.origin).isoformat(timespec="minutes"),
+                "arrives": to_datetime(hold.arrives, index.origin).isoformat(timespec="minutes"),
+                "source": hold.source,
+            }
+        )
+    return rows
+
+
+def blocked_orders(index: PlantIndex) -> list[dict[str, Any]]:
+    """Orders left out of the schedule because a component can never be there in full: order id, SKU, component,
+    need, available and missing (the component's unit)."""
+    return [
+        {str(k): (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
+        for row in index.blocked.to_dict("records")
+    ]
 
 
 def schedule_table(problem: Problem, index: PlantIndex, schedule: Schedule) -> pd.DataFrame:
     """One row per operation (see the module docstring), ordered by line and start."""
     rows: list[dict[str, Any]] = []
+    waited: dict[tuple[str, int], list[str]] = {}
+    for hold in material_holds(problem, index, schedule):
+        waited.setdefault((hold["job"], hold["operation"]), []).append(
+            f"{hold['component']} {hold['missing_qty']:g} short until {hold['arrives'].replace('T', ' ')} "
+            f"({hold['source']})"
+        )
     for (j, k), a in schedule.assignments.items():
         order = index.orders.iloc[j]
         job = problem.jobs[j]
@@ -57,6 +102,7 @@ def schedule_table(problem: Problem, index: PlantIndex, schedule: Schedule) -> p
                 "setup_minutes": float(a.setup),
                 "due": pd.Timestamp(order["due"]).to_pydatetime(),
                 "lateness_minutes": float(a.end - job.due) if last and job.due is not None else np.nan,
+                "held_by_material": "; ".join(waited.get((str(order["order_id"]), index.op_numbers[j][k]), [])),
                 "weight": job.weight,
                 "family": problem.families[job.family] if job.family is not None else None,
             }
@@ -105,6 +151,9 @@ def kpis(
         "changeovers": len(changeovers),
         "changeover_hours": round(float(table["setup_minutes"].sum()) / 60, 2),
         "makespan": pd.Timestamp(table["end"].max()).isoformat() if len(table) else None,
+        "orders_held_by_material": int(table.loc[table["held_by_material"] != "", "job"].nunique())
+        if "held_by_material" in table
+        else 0,
         "utilization": utilization,
     }
 

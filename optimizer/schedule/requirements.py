@@ -18,15 +18,21 @@ For each 'make' SKU over [as_of, as_of + horizon):
    larger need becomes several lots. Each lot is one production order.
 5. **Dates**: due = the end of the day of the requirement it covers (not before as_of + `min_lead_days`);
    weight = the tardiness weight of that requirement (customer priority 1 → 4, 2 → 2, 3 and forecast or
-   safety stock → 1); release = as_of (all materials are assumed available: there is no bill of materials in
-   the data), or later under pull: not more than `release_window_days` before the due date.
+   safety stock → 1); release = as_of, or later under pull: not more than `release_window_days` before the due
+   date. Whether the materials are there is the schedule's question (`optimizer.schedule.materials`).
+6. **Dependent demand** (with a bill of materials): made components (bulks, coats) have no demand of their own;
+   their requirements come from the orders of their parents. SKUs are netted in low-level-code order; each order
+   of a parent (planned or open) requires qty × qty_per / (1 − scrap_rate) of every component of its BOM lines
+   valid at as_of, due at the latest start of the consuming operation (`op`, or the first for op 0) that still
+   meets the order's due date (the shortest routing times of the operations from there on), with the order's
+   weight and its id as `covers`. The component's orders are then due when that requirement is.
 
 Open production orders are returned as orders too (they need line time), due at the end of their due date with
 weight 2 (`OPEN_ORDER_WEIGHT`: committed work); one larger than the max batch is split into lots of at most the max
 batch.
 
 Public interface: `NettingOptions`, `PRIORITY_WEIGHTS`, `trailing_daily_demand`, `gross_requirements`,
-`production_orders`.
+`production_orders`, `active_bom`, `bom_levels`, `dependent_requirements`.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from optimizer.mrp.graph import low_level_codes
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +181,63 @@ def max_batch(items: pd.DataFrame, routings: pd.DataFrame, hours: float) -> pd.S
     return capped.where(capped >= lot, lot).fillna(np.inf)
 
 
+def active_bom(bom: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The BOM lines valid at `as_of` (empty valid_from / valid_to are open), `op` filled with 0 and `scrap_rate`
+    with 0; columns parent_sku, component_sku, op, qty_per, scrap_rate."""
+    columns = ["parent_sku", "component_sku", "op", "qty_per", "scrap_rate"]
+    if bom is None or bom.empty:
+        return pd.DataFrame(columns=columns)
+    lines = bom.copy()
+    for column, default in (("op", 0), ("scrap_rate", 0.0), ("valid_from", pd.NaT), ("valid_to", pd.NaT)):
+        if column not in lines:
+            lines[column] = default
+    start, stop = pd.to_datetime(lines["valid_from"]), pd.to_datetime(lines["valid_to"])
+    valid = (start.isna() | (start <= as_of)) & (stop.isna() | (stop > as_of))
+    lines = lines[valid].copy()
+    lines["op"] = pd.to_numeric(lines["op"]).fillna(0).astype(int)
+    lines["scrap_rate"] = pd.to_numeric(lines["scrap_rate"]).fillna(0.0).astype(float)
+    return lines[columns].reset_index(drop=True)
+
+
+def bom_levels(bom: pd.DataFrame) -> dict[str, int]:
+    """Low-level code of every SKU in the BOM lines (0: no parent); `optimizer.mrp.graph.BomCycleError` on a cycle."""
+    names = pd.Index(pd.concat([bom["parent_sku"], bom["component_sku"]]).unique())
+    codes = low_level_codes(
+        names.get_indexer(bom["parent_sku"]), names.get_indexer(bom["component_sku"]), len(names), list(names)
+    )
+    return {str(sku): int(code) for sku, code in zip(names, codes, strict=True)}
+
+
+def dependent_requirements(orders: pd.DataFrame, bom: pd.DataFrame, routings: pd.DataFrame) -> pd.DataFrame:
+    """Requirements (sku, date, qty, weight, source) of the components of `orders` (order_id, sku, qty, due,
+    weight) through the valid BOM lines `bom` (see `active_bom`): due at the latest start of the consuming operation
+    that meets the order's due date (shortest routing times), from the order's weight and id."""
+    columns = ["sku", "date", "qty", "weight", "source"]
+    lines = orders.merge(bom, left_on="sku", right_on="parent_sku")
+    if lines.empty:
+        return pd.DataFrame(columns=columns)
+    fastest = routings.groupby(["sku", "op"])["rate_per_hour"].max().reset_index()
+    first_op = fastest.groupby("sku")["op"].min()
+    lines["consumed_at"] = lines["op"].where(lines["op"] > 0, lines["sku"].map(first_op))
+    steps = lines[["order_id", "sku", "qty", "consumed_at"]].drop_duplicates(["order_id", "consumed_at"])
+    steps = steps.merge(fastest, on="sku")
+    steps = steps[steps["op"] >= steps["consumed_at"]]
+    steps["minutes"] = np.ceil(steps["qty"] / steps["rate_per_hour"] * 60.0)
+    tail = steps.groupby(["order_id", "consumed_at"])["minutes"].sum().rename("tail_minutes").reset_index()
+    lines = lines.merge(tail, on=["order_id", "consumed_at"], how="left")
+    latest_start = pd.to_datetime(lines["due"]) - pd.to_timedelta(lines["tail_minutes"].fillna(0.0), unit="min")
+    return pd.DataFrame(
+        {
+            # production_orders dates an order one day after the requirement it covers
+            "sku": lines["component_sku"].astype(str),
+            "date": latest_start - pd.Timedelta(days=1),
+            "qty": lines["qty"] * lines["qty_per"] / (1.0 - lines["scrap_rate"]),
+            "weight": lines["weight"].astype(int),
+            "source": lines["order_id"].astype(str),
+        }
+    )[columns]
+
+
 def production_orders(
     items: pd.DataFrame,
     demand: pd.DataFrame,
@@ -183,11 +248,13 @@ def production_orders(
     options: NettingOptions,
     forecast: pd.DataFrame | None = None,
     safety_stock: pd.Series | None = None,
+    bom: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Planned production orders plus the open ones: columns `ORDER_COLUMNS`.
 
     `kind` is 'planned' or 'open'; `covers` names what the order is for (customer order id, 'forecast',
-    'safety stock' or the open order id). Dates are timestamps (plant time).
+    'safety stock', the open order id, or the parent order a component is made for). Dates are timestamps (plant
+    time). With `bom`, made components get the dependent demand of their parents' orders (module docstring, 6).
     """
     make_items = items[items["make_or_buy"] == "make"].set_index("sku")
     skus = make_items.index
@@ -234,16 +301,35 @@ def production_orders(
             )
     req_by_sku = dict(tuple(requirements.groupby("sku")))
     receipts_by_sku = dict(tuple(production.groupby("sku")))
+    lines = active_bom(bom, options.as_of)
+    levels = bom_levels(lines) if not lines.empty else {}
     counter = 0
-    for sku in skus:
-        reqs = req_by_sku.get(sku)
-        receipts = receipts_by_sku.get(sku)
-        for due_day, qty, weight, source in _net_one(
-            reqs, receipts, float(position[sku]), float(target[sku]), lot_size[sku], min_qty[sku], largest[sku], options
-        ):
-            counter += 1
-            due = max(due_day + day, earliest_due)
-            rows.append((f"PO-{counter:05d}", sku, qty, options.as_of, due, weight, "planned", source))
+    for level in sorted({levels.get(str(sku), 0) for sku in skus}):
+        if level > 0:  # components: the dependent demand of the orders of every SKU above them
+            parents = pd.DataFrame(rows, columns=ORDER_COLUMNS)
+            parents = parents[parents["sku"].astype(str).map(levels).fillna(0) < level]
+            dependent = dependent_requirements(parents, lines, routings)
+            for sku, frame in dependent.groupby("sku"):
+                if levels.get(str(sku)) == level and sku in req_by_sku:
+                    req_by_sku[sku] = pd.concat([req_by_sku[sku], frame], ignore_index=True)
+                elif levels.get(str(sku)) == level:
+                    req_by_sku[sku] = frame.reset_index(drop=True)
+        for sku in skus:
+            if levels.get(str(sku), 0) != level:
+                continue
+            for due_day, qty, weight, source in _net_one(
+                req_by_sku.get(sku),
+                receipts_by_sku.get(sku),
+                float(position[sku]),
+                float(target[sku]),
+                lot_size[sku],
+                min_qty[sku],
+                largest[sku],
+                options,
+            ):
+                counter += 1
+                due = max(due_day + day, earliest_due)
+                rows.append((f"PO-{counter:05d}", sku, qty, options.as_of, due, weight, "planned", source))
     orders = pd.DataFrame(rows, columns=ORDER_COLUMNS)
     if options.release_window_days is not None:
         window = pd.Timedelta(days=options.release_window_days)
