@@ -1,7 +1,7 @@
 """`/app`: the planner pages (HTML), their downloads and the what-if JSON endpoint; not part of the OpenAPI schema.
 
 Handlers stay thin: check the session, call a view-model module (`service.web.overview`, `.sku`, `.lines`,
-`.schedule`, `.models`) or a service module, render a template.
+`.schedule`, `.models`, `.mrp`) or a service module, render a template.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from fastapi import APIRouter, Depends, Form, Header, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 
-from service import plans
+from service import mrp_reads, plans
 from service.settings import Settings
 from service.web import render, whatif
 from service.web.lines import LineQuery, lines_page
 from service.web.models import METRICS, models_page
+from service.web.mrp import OrderQuery, item_page, mrp_page, mrp_plan
 from service.web.overview import overview
 from service.web.plans import replenishment_plan
 from service.web.render import page
@@ -116,7 +117,9 @@ def static(name: str) -> Response:
 @router.get("/", response_class=HTMLResponse)
 def overview_page(request: Request, user: Planner) -> HTMLResponse:
     o = overview(_engine(request), _settings(request).home)
-    return page(request, "overview.html", active="overview", charts=o.frontier is not None, o=o)
+    with _engine(request).connect() as conn:
+        mrp = mrp_plan(conn)
+    return page(request, "overview.html", active="overview", charts=o.frontier is not None, o=o, mrp=mrp)
 
 
 def _flash(request: Request, kind: str, text: str) -> None:
@@ -245,3 +248,52 @@ def sku_view(request: Request, user: Planner, sku: str) -> HTMLResponse:
     p = sku_page(_engine(request), sku, _settings(request).mlflow_tracking_uri)
     charts = bool(p.demand_chart or p.lead_chart or p.projection_chart)
     return page(request, "sku.html", status_code=200 if p.item else 404, active="", charts=charts, p=p, q=sku)
+
+
+# --- MRP ----------------------------------------------------------------------------------------------------------
+
+
+@router.get("/mrp", response_class=HTMLResponse)
+def mrp(
+    request: Request,
+    user: Planner,
+    plan: str | None = None,
+    sku: str = "",
+    make_or_buy: str = "",
+    expedite: str = "",
+    kind: str = "",
+    page_number: Annotated[str, Query(alias="page")] = "",
+) -> HTMLResponse:
+    query = OrderQuery.of(sku=sku, make_or_buy=make_or_buy, expedite=expedite, kind=kind, page=page_number)
+    view = mrp_page(_engine(request), plan, query)
+    status = 404 if plan and view.plan is None else 200
+    return page(request, "mrp.html", status, active="mrp", v=view, requested=plan if view.plan is None else None)
+
+
+@router.get("/mrp/planned-orders.csv")
+def mrp_planned_orders_csv(request: Request, user: Planner, plan: str | None = None) -> Response:
+    """Every planned order of the MRP plan (default: the newest) as CSV (the API's export)."""
+    engine = _engine(request)
+    with engine.connect() as conn:
+        ref = mrp_plan(conn, plan)
+    if ref is None:
+        return Response(f"no MRP plan {plan or ''}".rstrip() + "; compute one with `leanplan plan mrp`",
+                        status_code=404, media_type="text/plain")  # fmt: skip
+    body = mrp_reads.planned_orders_csv(engine, {"id": ref.id, "model_version": ref.model_version})
+    disposition = f'attachment; filename="{ref.id}-planned-orders.csv"'
+    return Response(body, media_type=MEDIA["csv"], headers={"Content-Disposition": disposition})
+
+
+@router.get("/mrp/items", response_model=None)
+def mrp_item_search(request: Request, user: Planner, sku: str = "", plan: str = "") -> RedirectResponse:
+    text = sku.strip()
+    suffix = f"?plan={quote(plan, safe='')}" if plan else ""
+    if not text:
+        return RedirectResponse(f"{PREFIX}/mrp{suffix}", status_code=303)
+    return RedirectResponse(f"{PREFIX}/mrp/items/{quote(text, safe='')}{suffix}", status_code=303)
+
+
+@router.get("/mrp/items/{sku:path}", response_class=HTMLResponse)
+def mrp_item(request: Request, user: Planner, sku: str, plan: str | None = None) -> HTMLResponse:
+    view = item_page(_engine(request), sku, plan)
+    return page(request, "mrp_item.html", 200 if view.item else 404, active="mrp", p=view)
