@@ -215,7 +215,8 @@ def _node(order: dict[str, Any], pegs: list[tuple[EndKey, Any, float]], shared: 
 
 def _climb(conn: Connection, plan_id: str, frontier: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
     """Attach to each node of `frontier` its parent orders (those of its BOM parents pegged to the same end
-    demands, by shared quantity, at most TREE_PARENTS) and return them, within `budget` new nodes."""
+    demands, ranked by the node's quantity pegged to those end demands, at most TREE_PARENTS) and return them,
+    within `budget` new nodes. A parent's `shared_qty` is that quantity, in the node's unit."""
     parents_of = _where_used(conn, {n["sku"] for n in frontier})
     for n in frontier:
         n["end_item"] = n["sku"] not in parents_of
@@ -251,9 +252,11 @@ def _climb(conn: Connection, plan_id: str, frontier: list[dict[str, Any]], budge
     ]
     candidates = pd.DataFrame(rows, columns=["order_id", "sku", "qty", *_KEY, "end_date"])
     matched = candidates.merge(edges, on="sku").merge(mine, on=[*_KEY, "node"])
-    matched["shared"] = np.minimum(matched["qty"], matched["qty_child"])
-    ranked = matched.groupby(["node", "order_id"], as_index=False).agg(shared=("shared", "sum"))
-    ranked = ranked.sort_values(["node", "shared", "order_id"], ascending=[True, False, True])
+    # rank a node's parent orders by how much of the node's own quantity goes to the end demands they share
+    ranked = matched.groupby(["node", "order_id"], as_index=False).agg(
+        shared=("qty_child", "sum"), parent_qty=("qty", "sum")
+    )
+    ranked = ranked.sort_values(["node", "shared", "parent_qty", "order_id"], ascending=[True, False, False, True])
     ranked["rank"] = ranked.groupby("node").cumcount()
     chosen = ranked[ranked["rank"] < TREE_PARENTS].head(budget)
     orders = _order_rows(conn, plan_id, sorted(set(chosen["order_id"])))
@@ -285,9 +288,9 @@ def _strip(node: dict[str, Any]) -> dict[str, Any]:
 def pegging_tree(engine: Engine, plan: dict[str, Any], sku: str) -> dict[str, Any]:
     """The pegging tree of item `sku`: its first TREE_ORDERS planned orders by due date, each with the end demands
     it serves (customer order ids, forecast weeks, lot surplus) and, upward, its parent orders: planned orders of
-    its BOM parents pegged to the same end demands (ranked by the quantity they share, at most TREE_PARENTS per
-    order), up to the end items. Bounded to TREE_NODES orders and TREE_DEPTH levels; `more_*` count what is left
-    out. `{"orders": [...], "more_orders": n, "truncated": bool}`."""
+    its BOM parents pegged to the same end demands (ranked by how much of the order below serves those end demands,
+    `shared_qty`, at most TREE_PARENTS per order), up to the end items. Bounded to TREE_NODES orders and
+    TREE_DEPTH levels; `more_*` count what is left out. `{"orders": [...], "more_orders": n, "truncated": bool}`."""
     with engine.connect() as conn:
         first = (
             select(*_ORDER_COLUMNS)
