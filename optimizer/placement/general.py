@@ -209,7 +209,8 @@ def solve_general(
             lower = max(lower, float(bound) + model.constant)
         elif res.status == 0:
             lower = max(lower, float(res.fun) + model.constant)
-        s_mip, si_mip = res.x[: problem.n], res.x[problem.n : 2 * problem.n]
+        # solver noise off (1e-9 period); consistent_service_times then makes them exactly feasible
+        s_mip, si_mip = np.round(res.x[: problem.n], 9), np.round(res.x[problem.n : 2 * problem.n], 9)
         s, si = consistent_service_times(problem, s_mip)
         cost = stock_cost(problem, s, si)
         if cost < upper:

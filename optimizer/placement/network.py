@@ -141,7 +141,13 @@ class Network:
 def _column(frame: pd.DataFrame, name: str, default: float) -> np.ndarray:
     if name not in frame.columns:
         return np.full(len(frame), default, dtype=float)
-    return pd.to_numeric(frame[name], errors="raise").astype(float).to_numpy()
+    column = frame[name]
+    if pd.api.types.is_numeric_dtype(column):
+        return column.to_numpy(dtype=float)
+    try:
+        return pd.to_numeric(column).to_numpy(dtype=float)
+    except (TypeError, ValueError) as err:
+        raise NetworkError(f"column {name!r} must hold numbers: {err}") from err
 
 
 def _check_nonnegative(names: list[str], values: np.ndarray, what: str, *, allow_nan: bool = False) -> None:

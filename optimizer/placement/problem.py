@@ -93,7 +93,7 @@ def consistent_service_times(problem: Problem, outbound: np.ndarray) -> tuple[np
         upstream = max((s[i] for i in problem.predecessors[j]), default=0.0)
         si[j] = max(problem.si_lo[j], upstream)
         s[j] = min(max(s[j], 0.0), problem.s_hi[j], si[j] + problem.stage_time[j])
-    return s, si
+    return s + 0.0, si + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def stock_cost(problem: Problem, outbound: np.ndarray, inbound: np.ndarray) -> float:

@@ -96,7 +96,7 @@ def build_result(
         "baseline_end_items_cost": baseline_end_items_cost,
         "saving_vs_every_stage": _saving(baseline_every_stage_cost, total),
         "saving_vs_end_items": _saving(baseline_end_items_cost, total),
-        "proven_optimal": solution.proven_optimal,
+        "proven_optimal": bool(solution.proven_optimal),
         "bound": solution.bound,
         "gap": solution.gap,
         "method": solution.method,
