@@ -16,7 +16,11 @@ Model (all stages j, arcs i→j):
     SI_j ≥ S_i,  SI_j ≥ si_lo_j,  0 ≤ S_j ≤ s_hi_j,  NRT_j = SI_j + T_j − S_j ≥ 0,
     min Σ_j chord_j(NRT_j).
 
-Public interface: `GAP_TOLERANCE`, `GeneralOptions`, `build_model`, `solve_general(problem, options) -> Solution`.
+A second exact method, for whole-period times, is branch and bound over a spanning-tree relaxation solved by the
+tree dynamic program (`solve_spanning_tree`); it closes networks that are nearly trees in a few nodes.
+
+Public interface: `GAP_TOLERANCE`, `GeneralOptions`, `Model`, `build_model`, `solve_general(problem, options,
+start_from) -> Solution`, `spanning_tree`, `solve_spanning_tree(problem, options) -> Solution`.
 """
 
 from __future__ import annotations
@@ -35,7 +39,15 @@ from scipy.sparse import coo_array
 from optimizer.placement.problem import Problem, Solution, consistent_service_times, stock_cost
 from optimizer.placement.tree_dp import solve_tree
 
-__all__ = ["GAP_TOLERANCE", "GeneralOptions", "Model", "build_model", "solve_general", "solve_spanning_tree"]
+__all__ = [
+    "GAP_TOLERANCE",
+    "GeneralOptions",
+    "Model",
+    "build_model",
+    "solve_general",
+    "solve_spanning_tree",
+    "spanning_tree",
+]
 
 log = logging.getLogger(__name__)
 
