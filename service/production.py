@@ -35,13 +35,19 @@ PLANT_TABLES = (
     "lines",
     "line_downtime",
     "changeovers",
+    "bom",
+    "suppliers",
 )
+#: Plant tables a directory may lack (no bill of materials: every material is taken as available; no suppliers:
+#: a material shortage is never bought in within the plan).
+OPTIONAL_TABLES = ("bom", "suppliers")
 DATE_COLUMNS = {
     "demand": ["date"],
     "inventory": ["as_of"],
     "open_orders": ["due_date"],
     "customer_orders": ["due_date"],
     "line_downtime": ["start", "end"],
+    "bom": ["valid_from", "valid_to"],
 }
 
 
@@ -113,6 +119,8 @@ def read_plant_files(directory: Path) -> dict[str, pd.DataFrame]:
     frames: dict[str, pd.DataFrame] = {}
     for table in PLANT_TABLES:
         files = sorted(directory.glob(f"{table}.csv")) + sorted(directory.glob(f"{table}.*.csv"))
+        if not files and table in OPTIONAL_TABLES:
+            continue
         if not files:
             raise FileNotFoundError(f"{directory} has no {table}.csv")
         frames[table] = pd.concat([read_table(f, table)[1] for f in files], ignore_index=True)
@@ -212,6 +220,21 @@ def default_as_of(frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
     return pd.Timestamp(inventory["as_of"].max())
 
 
+def _components_of(skus: set[str], bom: pd.DataFrame | None) -> set[str]:
+    """Every SKU the BOM lines `bom` make `skus` consume, at any depth."""
+    if bom is None or bom.empty:
+        return set()
+    children = bom.groupby("parent_sku")["component_sku"].agg(set).to_dict()
+    found: set[str] = set()
+    todo = [c for s in skus for c in children.get(s, ())]
+    while todo:
+        sku = todo.pop()
+        if sku not in found:
+            found.add(sku)
+            todo.extend(children.get(sku, ()))
+    return found
+
+
 def load(
     engine: Engine,
     options: ProductionOptions,
@@ -229,8 +252,9 @@ def load(
     if skus:
         items = frames["items"]
         pairs = zip(items["sku"], items["make_or_buy"], strict=True)
-        keep = [fnmatch.fnmatchcase(sku, skus) or kind != "make" for sku, kind in pairs]
-        frames["items"] = items[keep].reset_index(drop=True)
+        keep = {sku for sku, kind in pairs if fnmatch.fnmatchcase(sku, skus) or kind != "make"}
+        keep |= _components_of(keep, frames.get("bom"))  # the made components the chosen SKUs consume
+        frames["items"] = items[items["sku"].isin(keep)].reset_index(drop=True)
     try:
         start = pd.Timestamp(options.as_of) if options.as_of is not None else default_as_of(frames)
     except (LookupError, ValueError) as err:
@@ -249,8 +273,9 @@ def load(
 def compute(inputs: ProductionInputs, options: ProductionOptions) -> ProductionPlan:
     """Net requirements into orders and schedule them; raises `ProductionError` when there is no schedule."""
     from optimizer.schedule.plant import build_problem
+    from optimizer.schedule.plant_materials import MaterialTables
     from optimizer.schedule.problem import ScheduleInputError
-    from optimizer.schedule.report import kpis, schedule_table
+    from optimizer.schedule.report import blocked_orders, kpis, material_holds, schedule_table
     from optimizer.schedule.requirements import NettingOptions, production_orders
     from optimizer.schedule.solve import SolveOptions, solve
 
@@ -259,6 +284,15 @@ def compute(inputs: ProductionInputs, options: ProductionOptions) -> ProductionP
         raise NothingToMake("nothing to make: no item is a 'make' SKU; production needs items with make_or_buy 'make'")
     problem: Problem
     index: PlantIndex
+    bom = frames.get("bom")
+    materials = None
+    if bom is not None and not bom.empty:
+        suppliers = frames.get("suppliers")
+        lead_days: dict[str, float] | None = None
+        if suppliers is not None:
+            fastest = suppliers.groupby("sku")["nominal_lead_time_days"].min()
+            lead_days = {str(sku): float(days) for sku, days in fastest.items()}
+        materials = MaterialTables(bom, frames["inventory"], frames["open_orders"], lead_days)
     try:
         netting = NettingOptions(
             as_of=start, horizon_days=horizon, cover_days=options.cover_days, max_batch_hours=options.max_batch_hours
@@ -273,6 +307,7 @@ def compute(inputs: ProductionInputs, options: ProductionOptions) -> ProductionP
             netting,
             forecast=inputs.forecast,
             safety_stock=inputs.safety_stock,
+            bom=bom,
         )
         if orders.empty:
             raise NothingToMake(
@@ -287,6 +322,7 @@ def compute(inputs: ProductionInputs, options: ProductionOptions) -> ProductionP
             frames["line_downtime"],
             start,
             horizon,
+            materials=materials,
         )
         result = solve(
             problem, SolveOptions(time_limit=options.time_limit, workers=options.workers, objective=options.objective)
@@ -300,9 +336,13 @@ def compute(inputs: ProductionInputs, options: ProductionOptions) -> ProductionP
     table = schedule_table(problem, index, result.schedule)
     end = start.to_pydatetime() + dt.timedelta(days=horizon)
     plan_kpis = kpis(table, frames["lines"], frames["line_downtime"], start.to_pydatetime(), end)
+    blocked = blocked_orders(index)
+    plan_kpis["orders_blocked_by_material"] = len({row["order_id"] for row in blocked})
     summary: dict[str, Any] = {
         "kind": "production",
         "kpis": plan_kpis,
+        "held_by_material": material_holds(problem, index, result.schedule),
+        "blocked_by_material": blocked,
         "solver": result.as_dict(),
         "orders": orders_records(orders),
     }
@@ -321,6 +361,11 @@ def compute(inputs: ProductionInputs, options: ProductionOptions) -> ProductionP
         ),
         "safety_stock": inputs.safety_source,
         "orders": len(orders),
+        "materials": (
+            {"bom_lines": len(bom), "components": len(problem.materials)}
+            if materials is not None and bom is not None
+            else {"assumed": "all available (no bill of materials)"}
+        ),
     }
     return ProductionPlan(table, orders, plan_kpis, result, summary, params, start, inputs.model_version)
 

@@ -129,13 +129,14 @@ def dispatch(problem: Problem, rule: str = "ect", seed: int | None = None, noise
         """(end, machine, start, setup) of the earliest-ending placement of job j's next operation."""
         op = problem.jobs[j].operations[next_op[j]]
         family = problem.jobs[j].family
-        floor: int | None = job_ready[j]
+        floor = job_ready[j]
         if tracker:
-            floor = tracker.earliest(j, next_op[j], job_ready[j])
-            if floor is None:
+            material_ready = tracker.earliest(j, next_op[j], job_ready[j])
+            if material_ready is None:
                 waiting.add(j)
                 return None
             waiting.discard(j)
+            floor = material_ready
         best: tuple[int, int, int, int] | None = None
         for m, duration in op.modes:
             setup = problem.setup_time(m, family_before(m, floor), family)

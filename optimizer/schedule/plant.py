@@ -119,18 +119,22 @@ def build_problem(
     before its components are there (module docstring).
     """
     as_of = pd.Timestamp(origin)
+    slack = horizon_days if horizon_slack_days is None else horizon_slack_days
     uses = supply = blocked = None
     if materials is not None:
         uses = explode(orders, materials.bom, routings, as_of)
         components = sorted(set(uses["component"].astype(str)))
         supply = supply_events(components, orders, materials, as_of)
-        plan_end = as_of + pd.Timedelta(days=horizon_days)
-        blocked = cover(orders, uses, supply, active_bom(materials.bom, as_of), plan_end)
+        cutoff = as_of + pd.Timedelta(days=horizon_days + slack / 2)
+        valid_bom = active_bom(materials.bom, as_of)
+        blocked, planned = cover(orders, uses, supply, valid_bom, as_of, cutoff, materials.lead_days)
+        if not planned.empty:
+            log.info("%d planned purchase(s) cover material shortages", len(planned))
+            supply = pd.concat([supply, planned], ignore_index=True)
         if not blocked.empty:
             log.warning("%d order(s) can never get a component in full; left out", blocked["order_id"].nunique())
             orders = orders[~orders["order_id"].isin(set(blocked["order_id"]))]
     origin = as_of.to_pydatetime()
-    slack = horizon_days if horizon_slack_days is None else horizon_slack_days
     horizon = int((horizon_days + slack) * 24 * 60)
     line_ids = list(lines["line_id"])
     line_pos = {line: m for m, line in enumerate(line_ids)}

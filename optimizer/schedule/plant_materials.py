@@ -8,11 +8,14 @@ can never get their material.
   backorders, at least 0); scheduled receipts = open orders (purchase, and production orders not scheduled in this
   plan) at 00:00 of their due date, overdue ones at the plan start; and the orders of the component in the same
   plan, at the end of their last operation.
-- **Cover** (`cover`): an order whose component can never be there in full — stock, receipts due before the plan
-  end and the plan's own orders of it, less what orders ahead of it take — is *blocked*: it stays out of the
-  schedule and is reported with the component and the quantity missing. Orders are taken deepest BOM level first
-  (a component's orders before its parents'), then by due date and weight; a blocked component order blocks none
-  of its consumers by itself, it only gives them less.
+- **Cover** (`cover`): supply counts when it arrives before the cut-off (the plan end plus half the schedule's
+  slack, so the work after it still fits). Where stock, those receipts and the plan's own orders of a component,
+  less what orders ahead take, are not enough, a *planned purchase* of the missing quantity arrives after the
+  component's shortest supplier lead time (`MaterialTables.lead_days`, bought components only), if that is before
+  the cut-off; otherwise the order is *blocked*: it stays out of the schedule and is reported with the component
+  and the quantity missing. Orders are taken deepest BOM level first (a component's orders before its parents'),
+  then by due date and weight; a blocked component order blocks none of its consumers by itself, it only gives
+  them less.
 
 Public interface: `MaterialTables`, `explode`, `supply_events`, `cover`, `plant_materials`.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -34,11 +38,13 @@ BLOCKED_COLUMNS = ["order_id", "sku", "component", "need", "available", "missing
 
 @dataclass(frozen=True)
 class MaterialTables:
-    """The tables behind material availability: bill of materials, inventory snapshots and open orders."""
+    """The tables behind material availability: bill of materials, inventory snapshots, open orders and, per bought
+    component, the shortest supplier lead time in days (none: a shortage is never bought in)."""
 
     bom: pd.DataFrame
     inventory: pd.DataFrame
     open_orders: pd.DataFrame
+    lead_days: Mapping[str, float] | None = None
 
 
 def explode(orders: pd.DataFrame, bom: pd.DataFrame, routings: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -48,8 +54,10 @@ def explode(orders: pd.DataFrame, bom: pd.DataFrame, routings: pd.DataFrame, as_
     uses = orders[["order_id", "sku", "qty"]].merge(lines, left_on="sku", right_on="parent_sku")
     if uses.empty:
         return pd.DataFrame(columns=["order_id", "sku", "component", "op", "qty"])
-    steps = routings.groupby("sku")["op"].agg(lambda ops: sorted({int(o) for o in ops}))
-    first = steps.map(lambda ops: ops[0])
+    steps: dict[str, list[int]] = {
+        str(sku): sorted({int(o) for o in ops}) for sku, ops in routings.groupby("sku")["op"]
+    }
+    first = {sku: ops[0] for sku, ops in steps.items()}
     uses["op"] = uses["op"].where(uses["op"] > 0, uses["sku"].map(first))
     known = [int(op) in steps.get(sku, []) for sku, op in zip(uses["sku"], uses["op"], strict=True)]
     if not all(known):
@@ -81,7 +89,7 @@ def supply_events(
     coming = pd.DataFrame(
         {
             "component": receipts["sku"],
-            "when": pd.to_datetime(receipts["due_date"]).clip(lower=as_of),
+            "when": pd.to_datetime(receipts["due_date"]).where(pd.to_datetime(receipts["due_date"]) >= as_of, as_of),
             "qty": receipts["qty"].astype(float),
             "source": receipts["id"].astype(str),
         }
@@ -93,13 +101,22 @@ def supply_events(
 
 
 def cover(
-    orders: pd.DataFrame, uses: pd.DataFrame, supply: pd.DataFrame, bom: pd.DataFrame, plan_end: pd.Timestamp
-) -> pd.DataFrame:
-    """The orders that can never get a component in full (see the module docstring): `BLOCKED_COLUMNS`, one row
-    per order and component short."""
+    orders: pd.DataFrame,
+    uses: pd.DataFrame,
+    supply: pd.DataFrame,
+    bom: pd.DataFrame,
+    as_of: pd.Timestamp,
+    cutoff: pd.Timestamp,
+    lead_days: Mapping[str, float] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(blocked, planned): the orders that can never get a component in full (`BLOCKED_COLUMNS`, one row per order
+    and component short) and the planned purchases that cover the other shortages (rows of `supply_events`), see the
+    module docstring."""
     levels = bom_levels(bom) if not bom.empty else {}
+    leads = lead_days or {}
+    planned: list[tuple[object, ...]] = []
     # in thousandths, rounded as in the problem (`plant_materials`), so both agree on what is enough
-    early = supply[(pd.to_datetime(supply["when"]) < plan_end) & (supply["qty"] > 0)]
+    early = supply[(pd.to_datetime(supply["when"]) < cutoff) & (supply["qty"] > 0)]
     available: dict[str, int] = {}
     for c, qty in zip(early["component"].astype(str), early["qty"], strict=True):
         available[c] = available.get(c, 0) + math.floor(float(qty) * QTY_SCALE)
@@ -113,6 +130,12 @@ def cover(
     for order in ranked.to_dict("records"):
         need = needs.get(str(order["order_id"]), {})
         short = [(c, q, available.get(c, 0)) for c, q in need.items() if q > available.get(c, 0)]
+        if short and all(c in leads and as_of + pd.Timedelta(days=float(leads[c])) < cutoff for c, _, _ in short):
+            for c, q, a in short:  # buy the missing quantity: it arrives after the shortest lead time
+                when = as_of + pd.Timedelta(days=float(leads[c]))
+                planned.append((c, when, (q - a) / QTY_SCALE, f"planned purchase ({float(leads[c]):g} d lead time)"))
+                available[c] = q
+            short = []
         if short:
             blocked += [
                 (order["order_id"], order["sku"], c, q / QTY_SCALE, max(0, a) / QTY_SCALE, (q - max(0, a)) / QTY_SCALE)
@@ -123,7 +146,9 @@ def cover(
             available[c] -= q
         sku = str(order["sku"])
         available[sku] = available.get(sku, 0) + math.floor(float(order["qty"]) * QTY_SCALE + 1e-6)
-    return pd.DataFrame(blocked, columns=BLOCKED_COLUMNS)
+    return pd.DataFrame(blocked, columns=BLOCKED_COLUMNS), pd.DataFrame(
+        planned, columns=["component", "when", "qty", "source"]
+    )
 
 
 def plant_materials(

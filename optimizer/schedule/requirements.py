@@ -309,11 +309,12 @@ def production_orders(
             parents = pd.DataFrame(rows, columns=ORDER_COLUMNS)
             parents = parents[parents["sku"].astype(str).map(levels).fillna(0) < level]
             dependent = dependent_requirements(parents, lines, routings)
-            for sku, frame in dependent.groupby("sku"):
-                if levels.get(str(sku)) == level and sku in req_by_sku:
-                    req_by_sku[sku] = pd.concat([req_by_sku[sku], frame], ignore_index=True)
-                elif levels.get(str(sku)) == level:
-                    req_by_sku[sku] = frame.reset_index(drop=True)
+            for key, frame in dependent.groupby("sku"):
+                component = str(key)
+                if levels.get(component) == level and component in req_by_sku:
+                    req_by_sku[component] = pd.concat([req_by_sku[component], frame], ignore_index=True)
+                elif levels.get(component) == level:
+                    req_by_sku[component] = frame.reset_index(drop=True)
         for sku in skus:
             if levels.get(str(sku), 0) != level:
                 continue
