@@ -3,7 +3,8 @@ pull items as kanban loops) and the item page (the time-phased record as the pla
 components, planned orders, exceptions, the pegging tree). Reads go through `service.mrp_reads`.
 
 Public interface: `mrp_plan(conn, plan_id=None)`, `OrderQuery`, `MrpPage`, `mrp_page(engine, plan_id, query)`,
-`ItemPage`, `item_page(engine, sku, plan_id=None)`, `GRID_ROWS`, `ORDER_PAGE_SIZE`, `EXCEPTIONS_SHOWN`.
+`ItemPage`, `item_page(engine, sku, plan_id=None)`, `time_phased_grid(record, safety_stock)`, `GRID_ROWS`,
+`EXCEPTION_KINDS`, `ORDER_PAGE_SIZE`, `EXCEPTIONS_SHOWN`.
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ class ItemPage:
     shortage_weeks: int = 0
 
 
-def _grid(record: dict[str, list[float]], safety_stock: float) -> tuple[list[dict[str, Any]], int]:
+def time_phased_grid(record: dict[str, list[float]], safety_stock: float) -> tuple[list[dict[str, Any]], int]:
     """The planners' rows, each cell with its value and whether it is to be flagged (projected on hand below zero,
     or below the item's safety stock); and how many weeks go below zero."""
     rows = []
@@ -199,7 +200,7 @@ def item_page(engine: Engine, sku: str, plan_id: str | None = None) -> ItemPage:
     except mrp_reads.ItemNotInPlan:
         return ItemPage(ref, sku)
     master = dict(master_row._mapping) if master_row is not None else {}
-    grid, negative = _grid(view["record"], float(master.get("safety_stock") or 0.0))
+    grid, negative = time_phased_grid(view["record"], float(master.get("safety_stock") or 0.0))
     exceptions = plans.alerts_page(
         engine, header, types=[f"mrp_{k}" for k in EXCEPTION_KINDS], skus=[sku], limit=EXCEPTIONS_SHOWN
     ).rows
@@ -223,4 +224,5 @@ __all__ = [
     "item_page",
     "mrp_page",
     "mrp_plan",
+    "time_phased_grid",
 ]
