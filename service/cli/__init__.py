@@ -11,6 +11,7 @@ from service.cli import forecast_bench as _forecast_bench  # noqa: F401  (regist
 from service.cli import inventory as _inventory  # noqa: F401  (registers commands)
 from service.cli import meio as _meio  # noqa: F401  (registers commands)
 from service.cli import mrp as _mrp  # noqa: F401  (registers commands)
+from service.cli import mrp_value as _mrp_value  # noqa: F401  (registers commands)
 from service.cli import pages_bench as _pages_bench  # noqa: F401  (registers commands)
 from service.cli import plan_mrp as _plan_mrp  # noqa: F401  (registers commands)
 from service.cli import schedule as _schedule  # noqa: F401  (registers commands)
