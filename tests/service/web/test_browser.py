@@ -1,7 +1,7 @@
 """The planner pages in real headless Chromium (Debian `chromium`, `make browser`) against a real uvicorn server on
-a seeded database: sign in → overview → SKU → what-if → replenishment download → schedule → models → sign out; and
-refused keys. Every page: content asserted, no console errors, a screenshot under var/test-output/screenshots
-(or $LEANPLAN_TEST_OUTPUT/screenshots)."""
+a seeded database: sign in → overview → SKU → what-if → replenishment download → schedule → models → sign out; the
+MRP plan and item pages; and refused keys. Every page: content asserted, no console errors, a screenshot under
+var/test-output/screenshots (or $LEANPLAN_TEST_OUTPUT/screenshots)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from service.db.engine import make_engine
 from service.db.migrate import upgrade
 from service.main import create_app
 from service.settings import REPO_ROOT, Settings
+from tests.service.web.mrp_sample import seed_mrp
 from tests.service.web.sample import seed_sample, write_frontier
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -52,6 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     engine = make_engine(f"sqlite:///{home / 'leanplan.db'}")
     upgrade(engine)
     ids = seed_sample(engine)
+    ids["mrp_plan_id"] = seed_mrp(engine)
     write_frontier(home)
     keys = {role: create_key(engine, role, f"{role.title()} Tester")[1] for role in ("erp", "planner", "admin")}
     settings = Settings(home=home, database_url=str(engine.url), mlflow_tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
@@ -195,6 +197,47 @@ def test_planner_journey(server: Server, browser: Any, tmp_path: Path) -> None:
     page.wait_for_url("**/app/login?out=1")
     page.goto(f"{server.url}/app/replenishment")
     assert "/app/login" in page.url
+    assert console.errors == []
+    context.close()
+
+
+def test_mrp_pages(server: Server, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    console = Console(page)
+    _sign_in(page, server, server.keys["planner"])
+    plan_id = server.ids["mrp_plan_id"]
+    assert plan_id in page.locator("#mrp-plan").inner_text()
+
+    # the plan: headline, exceptions by money at stake, planned orders filtered, pull items
+    page.click("nav >> text=MRP")
+    page.wait_for_url("**/app/mrp")
+    assert page.locator("h1").inner_text() == "MRP plan" and plan_id in page.locator(".page-head .sub").inner_text()
+    assert page.locator(".kpi").count() == 5 and page.locator("#exceptions tbody tr").count() == 10
+    assert page.locator("#kanban tbody tr").count() == 2
+    page.select_option("#o-mob", "make")
+    page.click("#order-filters button[type=submit]")
+    page.wait_for_url("**make_or_buy=make**")
+    assert set(page.locator("#planned-orders tbody tr td:nth-child(3)").all_inner_texts()) == {"make"}
+    page.click("#exception-kinds >> text=expedite")
+    page.wait_for_url("**kind=expedite**")
+    assert set(page.locator("#exceptions tbody tr td:nth-child(3)").all_inner_texts()) == {"expedite"}
+    _shot(page, "07-mrp")
+
+    # an item: the grid, where-used and the pegging tree up to the customer orders
+    page.fill("#item-jump input[name=sku]", "RM-1")
+    page.click("#item-jump button")
+    page.wait_for_url("**/app/mrp/items/RM-1**")
+    assert page.locator("#mrp-grid tbody tr").count() == 6
+    assert "SA-1" in page.locator("#where-used").inner_text()
+    tree = page.locator("#pegging-tree")
+    assert "customer order CO-B" in tree.inner_text() and "MRP-FG-1-20240329-1" in tree.inner_text()
+    page.locator("#pegging-tree details details details > summary").first.click()  # open an end item's level
+    assert page.locator("#pegging-tree details details details[open]").count() >= 1
+    _shot(page, "08-mrp-item")
+    page.click("#where-used >> text=SA-1")
+    page.wait_for_url("**/app/mrp/items/SA-1**")
+    assert "RM-1" in page.locator("#components").inner_text()
     assert console.errors == []
     context.close()
 
