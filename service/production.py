@@ -3,6 +3,11 @@ replenishment plan's safety stocks, when there are any), net requirements into p
 (`optimizer.schedule.requirements`), schedule them on the lines (`optimizer.schedule.solve`) and store a `Plan` row
 with its `ScheduledOperation` rows in one transaction.
 
+With a bill of materials (`bom`), made components get orders from their parents' orders, and no operation starts
+before its components are there (stock, open orders, purchases within the fastest supplier lead time, earlier orders
+of the plan); the summary lists the operations held back by material (`held_by_material`) and the orders left out
+because a component never arrives within the plan (`blocked_by_material`).
+
 Public interface: `ProductionOptions`, `ProductionInputs`, `ProductionPlan`, `ProductionError`, `NothingToMake`,
 `load`, `compute`, `run` (stores through `service.planning.lifecycle`); helpers `read_plant_tables`,
 `read_plant_files`, `published_forecast`, `replenishment_safety_stock`, `operation_rows`, `store_schedule`,

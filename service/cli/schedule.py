@@ -75,6 +75,15 @@ def plan_production(
         f"{'n/a' if result.gap is None else f'{100 * result.gap:.1f}%'} ({result.gap_criterion}) "
         f"in {result.wall_time:.1f} s"
     )
+    held, blocked = plan.summary.get("held_by_material", []), plan.summary.get("blocked_by_material", [])
+    if held or blocked:
+        typer.echo(
+            f"material: {k.get('orders_held_by_material', 0)} orders wait for components "
+            f"({len(held)} operations, column held_by_material), "
+            f"{k.get('orders_blocked_by_material', 0)} orders blocked (a component never arrives in the horizon)"
+        )
+        for row in blocked[:3]:
+            typer.echo(f"  blocked {row['order_id']} ({row['sku']}): {row['component']} {row['missing']:g} short")
 
 
 @bench_app.command("schedule")
