@@ -51,7 +51,7 @@ from optimizer.lead_time_demand import (
 )
 from optimizer.policy import OrderTerms, PolicyResult, compute_policy, round_to_lot
 from optimizer.provenance import code_version, combine_hashes, inputs_fingerprint, jsonable, row_hashes
-from optimizer.sourcing import OFFER_COLUMNS, SPLIT_COLUMNS, SourcingResult, adjusted_unit_cost, split_orders
+from optimizer.sourcing import OFFER_COLUMNS, SPLIT_COLUMNS, SourcingResult, priced_offers, split_orders
 from optimizer.suppliers import Reliability, ReliabilityConfig, supplier_reliability
 
 log = logging.getLogger(__name__)
@@ -217,27 +217,6 @@ def _latest_inventory(inventory: pd.DataFrame | None, skus: pd.Index, as_of: pd.
     return on_hand, back
 
 
-def _primary_offers(
-    offers: pd.DataFrame,
-    reliability_offers: pd.DataFrame,
-    unit_cost: pd.Series,
-    holding_rate: float,
-    demand_per_period: pd.Series,
-) -> pd.DataFrame:
-    """All offers with reliability and adjusted cost; `primary` marks each SKU's cheapest adjusted offer among those
-    whose capacity covers the demand per period (any offer when none does): its lead time and terms set the policy."""
-    rel = reliability_offers.drop(columns=["nominal_lead_time_days"], errors="ignore")
-    merged = offers.merge(rel, on=["supplier_id", "sku"], how="left")
-    merged["capacity"] = merged.get("capacity_per_period", pd.Series(np.nan, index=merged.index))
-    merged["qty_fill"] = merged["qty_fill_rate"].fillna(1.0)
-    merged["adjusted"] = adjusted_unit_cost(merged, unit_cost, holding_rate)
-    short = merged["capacity"].notna() & (merged["capacity"] < demand_per_period.reindex(merged["sku"]).to_numpy())
-    merged["_short"] = short
-    merged = merged.sort_values(["sku", "_short", "adjusted", "supplier_id"], kind="stable")
-    merged["primary"] = ~merged.duplicated("sku")
-    return merged.drop(columns="_short").reset_index(drop=True)
-
-
 @dataclass
 class _Supply:
     """Supplier side of the plan, per SKU: primary offer and its lead-time points (days)."""
@@ -284,7 +263,7 @@ def _supply(inputs: ReplenishmentInputs, skus: pd.Index, stats: DemandStats, mak
         reliability = supplier_reliability(
             receipts, offers_in, inputs.as_of, config.reliability.model_copy(update={"points": k})
         )
-    offers = _primary_offers(
+    offers = priced_offers(
         offers_in, reliability.offers, unit_cost, config.holding_rate, pd.Series(stats.mean, index=skus)
     )
     primary = offers[offers["primary"]].set_index("sku").reindex(skus)

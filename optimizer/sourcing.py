@@ -18,7 +18,7 @@ Costs and fill factors are scaled to integers by `SCALE`. Each split carries a o
 Before the solver, a vectorized presolve (`single_source`) settles every SKU whose best single offer provably beats
 any split; only the rest go to CP-SAT.
 
-Public interface: `SCALE`, `SPLIT_COLUMNS`, `SourcingModel`, `SourcingResult`, `adjusted_unit_cost`,
+Public interface: `SCALE`, `SPLIT_COLUMNS`, `SourcingModel`, `SourcingResult`, `adjusted_unit_cost`, `priced_offers`,
 `single_source`, `build_model`, `solve`, `extract`, `split_orders`.
 """
 
@@ -67,6 +67,28 @@ def adjusted_unit_cost(offers: pd.DataFrame, unit_cost: pd.Series, holding_rate:
     )
     landed = offers["unit_price"].to_numpy(dtype=float) / offers["qty_fill"].to_numpy(dtype=float).clip(1e-3, 1.0)
     return pd.Series(landed + rate * cost * cover_days / 365.0, index=offers.index)
+
+
+def priced_offers(
+    offers: pd.DataFrame,
+    reliability_offers: pd.DataFrame,
+    unit_cost: pd.Series,
+    holding_rate: float,
+    demand_per_period: pd.Series,
+) -> pd.DataFrame:
+    """All offers with their reliability (`optimizer.suppliers`: lead-time points, fill) and adjusted cost; `primary`
+    marks each SKU's cheapest adjusted offer among those whose capacity covers the demand per period (any offer when
+    none does): its lead time and terms set a bought item's policy and its MRP lead time."""
+    rel = reliability_offers.drop(columns=["nominal_lead_time_days"], errors="ignore")
+    merged = offers.merge(rel, on=["supplier_id", "sku"], how="left")
+    merged["capacity"] = merged.get("capacity_per_period", pd.Series(np.nan, index=merged.index))
+    merged["qty_fill"] = merged["qty_fill_rate"].fillna(1.0)
+    merged["adjusted"] = adjusted_unit_cost(merged, unit_cost, holding_rate)
+    short = merged["capacity"].notna() & (merged["capacity"] < demand_per_period.reindex(merged["sku"]).to_numpy())
+    merged["_short"] = short
+    merged = merged.sort_values(["sku", "_short", "adjusted", "supplier_id"], kind="stable")
+    merged["primary"] = ~merged.duplicated("sku")
+    return merged.drop(columns="_short").reset_index(drop=True)
 
 
 @dataclass

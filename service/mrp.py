@@ -54,6 +54,10 @@ DATES = {
 #: the items table's lot-rule names → the engine's
 LOT_RULES = {"lot_for_lot": "lfl", "fixed": "fixed", "moq_multiple": "moq", "poq": "poq", "wagner_whitin": "ww"}
 NOMINAL_BUY_DAYS = 14.0
+#: annual holding cost rate (share of unit cost) used to price offers (as `ReplenishmentConfig.holding_rate`)
+HOLDING_RATE = 0.25
+#: fixed cost per supplier used in a purchase split, when the item gives no order cost
+ORDER_COST = 50.0
 PERIOD_DAYS = 7
 #: severity of an MRP exception by kind (the alerts' scale)
 SEVERITY = {
@@ -87,16 +91,27 @@ class MrpPlanInputs:
     as_of: pd.Timestamp
     model_version: str | None
     lead_time_sources: dict[str, int]
+    buy_terms: BuyTerms
 
 
 def _read(engine: Engine) -> dict[str, pd.DataFrame]:
+    """The tables MRP needs, each limited in SQL to the items that appear in a bill of materials."""
+    from sqlalchemy import select, union
+
+    from service.db.tables import CANONICAL_MODELS, BomLine
+
+    in_bom = union(select(BomLine.parent_sku), select(BomLine.component_sku)).subquery()
     frames: dict[str, pd.DataFrame] = {}
     with engine.connect() as conn:
-        for table in TABLES:
-            frame = pd.read_sql_table(table, conn)
-            for column in DATES.get(table, []):
+        for name in TABLES:
+            table = CANONICAL_MODELS[name].__table__
+            query = select(table)
+            if name != "bom":
+                query = query.where(table.c.sku.in_(select(in_bom.c[0])))
+            frame = pd.read_sql(query, conn)
+            for column in DATES.get(name, []):
                 frame[column] = pd.to_datetime(frame[column])
-            frames[table] = frame
+            frames[name] = frame
     return frames
 
 
@@ -107,22 +122,34 @@ def _default_as_of(inventory: pd.DataFrame, skus: set[str]) -> pd.Timestamp:
     return pd.Timestamp(stock["as_of"].max()).normalize()
 
 
-def _buy_lead_days(frames: dict[str, pd.DataFrame], skus: pd.Index, as_of: pd.Timestamp, q: float) -> pd.Series:
-    """Lead time (days) of each bought SKU's cheapest offer at quantile `q` of its reliability-weighted points."""
+@dataclass(frozen=True)
+class BuyTerms:
+    """Bought items' offers priced by reliability (`optimizer.sourcing.priced_offers`) and each SKU's lead time in
+    days at the planned quantile of its primary offer's lead-time points."""
+
+    offers: pd.DataFrame
+    lead_days: pd.Series
+    primary_supplier: pd.Series
+
+
+def _buy_terms(frames: dict[str, pd.DataFrame], items: pd.DataFrame, as_of: pd.Timestamp, q: float) -> BuyTerms:
+    from optimizer.sourcing import priced_offers
     from optimizer.suppliers import supplier_reliability
 
-    offers = frames["suppliers"][frames["suppliers"]["sku"].isin(skus)]
+    buy = items.loc[items["make_or_buy"] == "buy", "sku"]
+    offers = frames["suppliers"][frames["suppliers"]["sku"].isin(buy)]
     if offers.empty:
-        return pd.Series(dtype=float)
-    receipts = frames["receipts"][frames["receipts"]["sku"].isin(skus)]
+        empty = pd.Series(dtype=float)
+        return BuyTerms(offers, empty, pd.Series(dtype=object))
+    receipts = frames["receipts"][frames["receipts"]["sku"].isin(buy)]
     reliability = supplier_reliability(receipts, offers, as_of)
-    points = reliability.offers[reliability.point_columns].to_numpy(dtype=float)
-    k = points.shape[1]
-    mids = (np.arange(k) + 0.5) / k
-    days = np.array([np.interp(q, mids, np.sort(row)) for row in points])
-    table = reliability.offers[["supplier_id", "sku"]].assign(days=days)
-    cheapest = offers.sort_values(["sku", "unit_price", "supplier_id"]).drop_duplicates("sku")[["sku", "supplier_id"]]
-    return cheapest.merge(table, on=["sku", "supplier_id"], how="left").set_index("sku")["days"]
+    unit_cost = items.set_index("sku")["unit_cost"].astype(float)
+    priced = priced_offers(offers, reliability.offers, unit_cost, HOLDING_RATE, pd.Series(0.0, index=unit_cost.index))
+    primary = priced[priced["primary"]].set_index("sku")
+    points = np.sort(primary[reliability.point_columns].to_numpy(dtype=float), axis=1)
+    mids = (np.arange(points.shape[1]) + 0.5) / points.shape[1]
+    days = pd.Series([float(np.interp(q, mids, row)) for row in points], index=primary.index, dtype=float)
+    return BuyTerms(priced, days, primary["supplier_id"])
 
 
 def _make_lead_days(items: pd.DataFrame, routings: pd.DataFrame) -> pd.Series:
@@ -209,7 +236,8 @@ def load(engine: Engine, request: MrpRequest) -> MrpPlanInputs:
     top = pd.Index(sorted(set(bom["parent_sku"]) - set(bom["component_sku"])))
 
     buy = pd.Index(items.loc[items["make_or_buy"] == "buy", "sku"])
-    buy_days = _buy_lead_days(frames, buy, as_of, request.lead_time_quantile).reindex(buy)
+    terms = _buy_terms(frames, items, as_of, request.lead_time_quantile)
+    buy_days = terms.lead_days.reindex(buy)
     make_days = _make_lead_days(items, frames["routings"])
     days = pd.concat([buy_days.fillna(NOMINAL_BUY_DAYS), make_days]).reindex(items["sku"]).fillna(0.0)
     lead = np.ceil(days.to_numpy() / PERIOD_DAYS - 1e-9).astype(int)
@@ -224,12 +252,12 @@ def load(engine: Engine, request: MrpRequest) -> MrpPlanInputs:
             "make_or_buy": items["make_or_buy"],
             "lead_time_periods": lead,
             "lot_rule": items["lot_rule"].map(LOT_RULES).fillna("lfl"),
-            "lot_size": items["lot_size"].fillna(1.0),
-            "moq": items["moq"].fillna(0.0),
+            "lot_size": pd.to_numeric(items["lot_size"]).fillna(1.0),
+            "moq": pd.to_numeric(items["moq"]).fillna(0.0),
             "poq_periods": pd.to_numeric(items["poq_periods"]).fillna(2).astype(int),
-            "safety_stock": items["safety_stock"].fillna(0.0),
-            "unit_cost": items["unit_cost"].fillna(0.0),
-            "order_cost": items["order_cost"].fillna(50.0),
+            "safety_stock": pd.to_numeric(items["safety_stock"]).fillna(0.0),
+            "unit_cost": pd.to_numeric(items["unit_cost"]).fillna(0.0),
+            "order_cost": pd.to_numeric(items["order_cost"]).fillna(50.0),
         }
     )
     demand, version = _independent_demand(engine, frames, items, top, request, as_of)
@@ -249,7 +277,7 @@ def load(engine: Engine, request: MrpRequest) -> MrpPlanInputs:
         plan_date=as_of,
         sources={t: f"table {t}" for t in ("items", "bom", "demand", "inventory", "open_orders")},
     )
-    return MrpPlanInputs(inputs, table, as_of, version, sources)
+    return MrpPlanInputs(inputs, table, as_of, version, sources, terms)
 
 
 def compute(loaded: MrpPlanInputs) -> MrpResult:
@@ -265,10 +293,53 @@ def order_ids(result: MrpResult) -> np.ndarray:
     return ("MRP-" + orders["sku"].astype(str) + "-" + due + "-" + n.astype(str)).to_numpy()
 
 
-def planned_order_rows(result: MrpResult, ids: np.ndarray) -> list[dict[str, Any]]:
-    """`planned_orders` rows (without plan id)."""
+def purchase_splits(result: MrpResult, terms: BuyTerms, order_cost: pd.Series) -> pd.DataFrame:
+    """The buy orders released at the plan date, per SKU, split across its suppliers by the existing multi-sourcing
+    (`optimizer.sourcing.split_orders`): SPLIT_COLUMNS rows."""
+    from optimizer.sourcing import OFFER_COLUMNS, SPLIT_COLUMNS, split_orders
+
+    orders = result.planned_orders()
+    now = orders[(orders["make_or_buy"] == "buy") & (orders["release_date"] == result.inputs.periods[0])]
+    if now.empty or terms.offers.empty:
+        return pd.DataFrame(columns=SPLIT_COLUMNS)
+    requests = now.groupby("sku", as_index=False).agg(required=("qty", "sum"))
+    requests = requests[requests["sku"].isin(terms.offers["sku"])]
+    requests["order_cost"] = order_cost.reindex(requests["sku"]).fillna(ORDER_COST).to_numpy()
+    offers = terms.offers[[*OFFER_COLUMNS, "adjusted"]].copy()
+    offers["moq"] = offers["moq"].fillna(0.0)
+    offers["lot_multiple"] = offers["lot_multiple"].fillna(1.0)
+    offers["on_time_rate"] = offers["on_time_rate"].fillna(1.0)
+    splits, _ = split_orders(requests, offers)
+    return splits
+
+
+def planned_order_rows(
+    result: MrpResult, ids: np.ndarray, terms: BuyTerms, splits: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """`planned_orders` rows (without plan id): bought orders name their primary supplier; those released at the plan
+    date carry their share of the SKU's supplier split."""
     orders = result.planned_orders()
     level = result.inputs.level[result.order_item]
+    now = (orders["make_or_buy"] == "buy") & (orders["release_date"] == result.inputs.periods[0])
+    total_now = orders[now].groupby("sku")["qty"].sum()
+    split_of: dict[str, list[dict[Any, Any]]] = {}
+    for row in splits.to_dict("records"):
+        split_of.setdefault(str(row["sku"]), []).append(row)
+
+    def share(sku: str, qty: float) -> list[dict[str, Any]] | None:
+        parts = split_of.get(sku)
+        if not parts:
+            return None
+        f = qty / float(total_now[sku]) if total_now.get(sku) else 0.0
+        return [
+            {
+                "supplier_id": str(p["supplier_id"]),
+                "qty": round(float(p["qty"]) * f, 6),
+                "explanation": p["explanation"],
+            }
+            for p in parts
+        ]
+
     return [
         {
             "order_id": str(ids[i]),
@@ -279,6 +350,8 @@ def planned_order_rows(result: MrpResult, ids: np.ndarray) -> list[dict[str, Any
             "due_date": row["due_date"].date(),
             "qty": float(row["qty"]),
             "expedite": bool(row["expedite_periods"] > 0),
+            "supplier_id": None if row["make_or_buy"] == "make" else terms.primary_supplier.get(row["sku"]),
+            "splits": share(str(row["sku"]), float(row["qty"])) if now.iloc[i] else None,
         }
         for i, row in enumerate(orders.to_dict("records"))
     ]
@@ -383,6 +456,7 @@ def compute_plan(run: PlanRun) -> ComputedPlan:
     run.progress(0.3, f"exploding {loaded.inputs.n_items:,} items over {loaded.inputs.n_periods} weeks")
     result = compute(loaded)
     ids = order_ids(result)
+    splits = purchase_splits(result, loaded.buy_terms, loaded.items.set_index("sku")["order_cost"])
     exceptions = result.exceptions()
     orders = result.planned_orders()
     summary = {
@@ -417,7 +491,7 @@ def compute_plan(run: PlanRun) -> ComputedPlan:
         params=params,
         summary=summary,
         rows={
-            "planned_orders": planned_order_rows(result, ids),
+            "planned_orders": planned_order_rows(result, ids, loaded.buy_terms, splits),
             "peggings": pegging_rows(result, ids),
             "mrp_records": record_rows(result),
             "alerts": alert_rows(exceptions),

@@ -347,6 +347,8 @@ class PlannedOrder(Base):
     due_date: Mapped[dt.date] = mapped_column(Date)
     qty: Mapped[float] = mapped_column(Double)
     expedite: Mapped[bool] = mapped_column(Boolean, default=False)
+    supplier_id: Mapped[str | None] = mapped_column(String)  # buy orders: the primary supplier
+    splits: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))  # orders placed now: split
     __table_args__ = (Index("ix_planned_orders_plan_sku", "plan_id", "sku", "due_date"),)
 
 

@@ -53,6 +53,14 @@ def test_an_mrp_plan_explodes_the_customer_order_into_component_purchases(loaded
     assert need["A-1"] == pytest.approx(1550 * 2 / 0.98 - 7 - 20, abs=1e-6)
     assert need["A-2"] == pytest.approx(1550 * 0.5, abs=1e-6)
     assert set(orders.loc[orders["sku"] != "M-1", "make_or_buy"]) == {"buy"}
+    # bought orders to place now carry their supplier split (the multi-sourcing of replenishment plans)
+    now = orders[(orders["make_or_buy"] == "buy") & (orders["release_date"].astype(str) == AS_OF)]
+    assert len(now) and all(
+        o["splits"] for o in computed.rows["planned_orders"] if o["order_id"] in set(now["order_id"])
+    )
+    for order in computed.rows["planned_orders"]:
+        if order["splits"]:
+            assert sum(p["qty"] for p in order["splits"]) >= order["qty"] - 1e-6 and order["supplier_id"]
     kinds = {a["type"] for a in computed.rows["alerts"]}
     assert "mrp_expedite" in kinds  # A-1's six-week supplier lead time cannot meet a release in week 2
     # every planned quantity is pegged, in full, to an end demand (CO-1, or surplus of a lot)
@@ -86,9 +94,7 @@ def test_without_a_bill_of_materials_nothing_is_stored_and_the_error_says_what_t
         assert conn.execute(select(func.count()).select_from(Plan)).scalar_one() == 0
 
 
-def test_mrp_plans_over_http(
-    client: TestClient, keys: dict[str, str], api_settings: Settings, loaded: Engine
-) -> None:
+def test_mrp_plans_over_http(client: TestClient, keys: dict[str, str], api_settings: Settings, loaded: Engine) -> None:
     created = post_plan(client, keys, kind="mrp", as_of=AS_OF, horizon_weeks=8)
     run_job(loaded, api_settings, created["job_id"])
     plan_id = created["id"]

@@ -27,6 +27,8 @@ def upgrade() -> None:
     sa.Column('due_date', sa.Date(), nullable=False),
     sa.Column('qty', sa.Double(), nullable=False),
     sa.Column('expedite', sa.Boolean(), nullable=False),
+    sa.Column('supplier_id', sa.String(), nullable=True),
+    sa.Column('splits', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('plan_id', 'order_id')
     )
