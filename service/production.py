@@ -349,7 +349,7 @@ def compute(inputs: ProductionInputs, options: ProductionOptions) -> ProductionP
         "held_by_material": material_holds(problem, index, result.schedule),
         "blocked_by_material": blocked,
         "solver": result.as_dict(),
-        "orders": orders_records(orders),
+        "orders": orders_records(index.orders),  # the scheduled ones: blocked orders are listed apart
     }
     params: dict[str, Any] = {
         "kind": "production",
