@@ -9,8 +9,11 @@ Public interface
 - `ReplayConfig`: weeks, warm-up, MRP horizon, forecast and history windows, finished-goods safety stock.
 - `simulate(factory, arm, knob, config) -> ArmResult`: one replay of one arm (`"mrp"` or `"independent"`) at one knob
   value; `ArmResult.ledger` holds the weekly stock accounting.
-- `ARMS`: each arm's knob name, bounds and direction; `tune(factory, arm, target, config)` → `Tuning`;
+- `ARMS` (`ArmSpec`): each arm's knob name and bounds; `curve(factory, arm, knobs, config)`;
+  `tune(factory, arm, target, config)` → `Tuning`; `value_at_fill(runs, fill)`;
   `run(data_dir, ...)`: the benchmark (curves of both arms, both tuned to the target fill, the comparison).
+- `weekly_demand(monthly, skus, first, weeks)`, `lead_time_draws(receipts, primary, weeks, rng)`: the sample's
+  weekly end-item demand and supplier lead-time draws.
 
 Each simulated week s, in this order:
 1. purchase and production orders due this week arrive;
@@ -70,15 +73,22 @@ from optimizer.simulate import LeanplanPolicy, PeriodContext, ReplayData
 
 __all__ = [
     "ARMS",
+    "REPLAY_START",
+    "SAMPLE_DIR",
     "ArmResult",
+    "ArmSpec",
     "Factory",
     "Ledger",
     "ReplayConfig",
     "Tuning",
+    "curve",
+    "lead_time_draws",
     "run",
     "sample_factory",
     "simulate",
     "tune",
+    "value_at_fill",
+    "weekly_demand",
 ]
 
 log = logging.getLogger(__name__)
