@@ -34,8 +34,10 @@ def bench_api(
 ) -> None:
     """Serve a fresh database with the API and with a bare reference app, one after the other; drive both with wrk
     (single-SKU fetch) and time the full CSV export of the API (table + JSON)."""
-    from service.api_bench import run as bench
-    from service.api_bench.wrk import INSTALL_HINT
+    from service.cli.bench_loader import load
+
+    bench = load("api.run")
+    INSTALL_HINT = load("api.wrk").INSTALL_HINT
 
     if shutil.which("wrk") is None:
         fail(f"error: {INSTALL_HINT}")

@@ -79,7 +79,9 @@ def bench_load(
     out: Annotated[Path | None, typer.Option(help="Write the figures as JSON here.")] = None,
 ) -> None:
     """Time a bulk load of demand rows (fresh insert, then an idempotent reload) against pandas.to_sql."""
-    from service.bench.load import run as run_load_bench
+    from service.cli.bench_loader import load
+
+    run_load_bench = load("load").run
 
     urls = database_url or [get_settings().database_url]
     results = run_load_bench(urls, rows)

@@ -32,7 +32,9 @@ def bench_forecast(
     ] = "auto",
 ) -> None:
     """Hold out the last HORIZON periods of every series; score leanplan and the peers on them (table + JSON)."""
-    from pipelines import bench_forecast as bench
+    from service.cli.bench_loader import load
+
+    bench = load("forecast")
     from pipelines.ingest import read_table
 
     chosen = bench.METHODS if methods is None else tuple(m.strip() for m in methods.split(",") if m.strip())

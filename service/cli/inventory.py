@@ -105,7 +105,9 @@ def bench_policy(
     frontier: Annotated[bool, typer.Option(help="Also sweep each knob for the inventory-vs-fill frontier.")] = True,
 ) -> None:
     """Replay the last third of the demand with leanplan, ERP min/max and the normal policy at equal fill rate."""
-    from optimizer.bench import policy_bench
+    from service.cli.bench_loader import load
+
+    policy_bench = load("policy").policy_bench
     from optimizer.simulate import ReplayData
 
     if not 0 < fill_rate < 1:
@@ -126,7 +128,9 @@ def bench_policy_speed(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic forecasts.")] = 0,
 ) -> None:
     """Time the policy computation for 10,000 and 100,000 SKUs against a per-SKU stockpyl loop."""
-    from optimizer.bench import policy_speed
+    from service.cli.bench_loader import load
+
+    policy_speed = load("policy").policy_speed
 
     sizes = skus or [10_000, 100_000]
     if any(n < 1 for n in sizes) or stockpyl_skus < 1:
@@ -146,7 +150,9 @@ def bench_raf_inputs(
     holding_rate: Annotated[float, typer.Option(help="Annual holding cost, fraction of unit cost.")] = 0.25,
 ) -> None:
     """Write the RAF bench inputs (long demand and items CSV) for `leanplan bench policy`."""
-    from optimizer.bench import raf_bench_inputs
+    from service.cli.bench_loader import load
+
+    raf_bench_inputs = load("policy").raf_bench_inputs
 
     if (receipts is None) != (suppliers is None):
         fail("error: give both --receipts and --suppliers, or neither")

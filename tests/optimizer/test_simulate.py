@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.bench import policy_bench
+from experiments.bench.policy import policy_bench
 from optimizer.simulate import (
     LeanplanPolicy,
     MinMaxPolicy,

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from models.schema import DEFAULT_QUANTILES, quantile_col
-from pipelines import bench_forecast as bench
+from experiments.bench import forecast as bench
 from service.cli.apps import app
 
 H = 6

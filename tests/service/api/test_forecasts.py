@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from service.api.deps import UNAUTHORIZED
 from service.api.fast_forecast import ForecastFastPath
-from service.api_bench.seed import forecast_frame
+from experiments.bench.api.seed import forecast_frame
 from service.auth import ROLES
 from service.db.forecasts import write_forecast_set
 from service.db.importer import RawInput, import_frames

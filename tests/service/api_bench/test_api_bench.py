@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from service.api_bench import seed, wrk
+from experiments.bench.api import seed, wrk
 from service.cli.apps import app
 from tests.conftest import POSTGRES_URL
 

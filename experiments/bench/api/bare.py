@@ -6,7 +6,7 @@ runs it in its thread pool) at `/forecasts/{sku}`, an async route querying on th
 connection, rows dumped with orjson. The benchmark drives all three and compares the API with the fastest.
 
 It uses `make_engine` (the same engine set-up as the API) so the comparison is about the HTTP layer, not the
-connection pool. Start: `DATABASE_URL=… uvicorn --factory service.api_bench.bare:create_app`.
+connection pool. Start: `DATABASE_URL=… uvicorn --factory experiments.bench.api.bare:create_app`.
 """
 
 from __future__ import annotations

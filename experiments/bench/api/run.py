@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import httpx
 
-from service.api_bench import bare, seed, wrk
+from experiments.bench.api import bare, seed, wrk
 from service.db.engine import normalize_url
 
 ROTATION = 1_000  # SKUs the load rotates over
@@ -71,6 +71,8 @@ def _server(command: list[str], env: dict[str, str], probe: str, headers: dict[s
 def _env(db: seed.BenchDatabase, home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEANPLAN_") and k != "DATABASE_URL"}
     env.update(DATABASE_URL=db.url, LEANPLAN_HOME=str(home))
+    checkout = str(Path(__file__).resolve().parents[3])  # the bare app is imported from the checkout
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (checkout, os.environ.get("PYTHONPATH", "")) if p)
     if db.schema:
         env["LEANPLAN_DATABASE_SCHEMA"] = db.schema
     return env
@@ -129,7 +131,7 @@ def measure(
         ours_url, bare_url = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{bare_port}"
         ours_cmd = [sys.executable, "-m", "service.cli", "serve", "--port", str(ours_port)]
         bare_cmd = [
-            sys.executable, "-m", "uvicorn", "--factory", "service.api_bench.bare:create_app",
+            sys.executable, "-m", "uvicorn", "--factory", "experiments.bench.api.bare:create_app",
             "--host", "127.0.0.1", "--port", str(bare_port), "--workers", "1", "--no-access-log",
             "--log-level", "warning",
         ]  # fmt: skip

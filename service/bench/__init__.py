@@ -1,1 +1,0 @@
-"""Benchmarks behind `leanplan bench`; each returns plain dicts of figures."""
