@@ -6,6 +6,7 @@ var/test-output/screenshots (or $LEANPLAN_TEST_OUTPUT/screenshots)."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -105,7 +106,8 @@ def _sign_in(page: Any, server: Server, key: str) -> None:
 
 
 def _charts_drawn(page: Any, count: int) -> None:
-    page.wait_for_function(f"document.querySelectorAll('.chart .main-svg').length >= {count}", timeout=15_000)
+    # locators, not wait_for_function: the pages' CSP forbids evaluating strings as JavaScript
+    page.locator(".chart .main-svg").nth(count - 1).wait_for(timeout=15_000)
 
 
 def test_planner_journey(server: Server, browser: Any, tmp_path: Path) -> None:
@@ -142,10 +144,9 @@ def test_planner_journey(server: Server, browser: Any, tmp_path: Path) -> None:
     page.click("text=What-if for RAF-0003")
     page.wait_for_selector("#whatif-table tbody tr[data-metric=safety_stock]")
     page.fill("#w-lead", "10")
-    page.wait_for_function(
-        "document.querySelector('#whatif-table tr[data-metric=lead_time_days] td:nth-child(3)').textContent === '10 d'",
-        timeout=30_000,
-    )
+    page.locator(
+        "#whatif-table tr[data-metric=lead_time_days] td:nth-child(3)", has_text=re.compile(r"^10 d$")
+    ).wait_for(timeout=30_000)
     row = page.locator("#whatif-table tr[data-metric=safety_stock] td").all_inner_texts()
     assert row[0] == "Safety stock (units)" and row[1] != "—"
     assert "as of" in page.locator("#whatif-status").inner_text()
