@@ -245,12 +245,14 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker_id: Mapped[str | None] = mapped_column(String)
+    key_id: Mapped[str | None] = mapped_column(String)  # the API key that queued it (None: CLI); per-key quota
     created_at: Mapped[dt.datetime] = _now()
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         Index("ix_jobs_status_created", "status", "created_at"),
+        Index("ix_jobs_key_status", "key_id", "status"),
         Index("uq_jobs_active_lock", "lock_key", unique=True, sqlite_where=ACTIVE_JOBS, postgresql_where=ACTIVE_JOBS),
     )
 

@@ -3,7 +3,8 @@
 A job is `queued` → `running` (claimed by one worker, `attempts` + 1) → `succeeded` | `failed`. At most one queued or
 running job holds a given `lock_key` (a partial unique index, on SQLite and Postgres). A running job whose worker
 stopped sending heartbeats, or whose worker process on this host is gone, is re-queued by `recover` (or failed once it
-has used its attempts). Worker ids are `"<hostname>:<pid>"`.
+has used its attempts). Worker ids are `"<hostname>:<pid>"`. A job queued over the API records its key (`key_id`);
+`enqueue(..., key_id=, max_queued=)` refuses with `QueueFull` when that key already has `max_queued` jobs queued.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import socket
 import uuid
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.db.tables import Job
@@ -32,6 +33,7 @@ FIELDS = (
     "error",
     "attempts",
     "worker_id",
+    "key_id",
     "created_at",
     "started_at",
     "heartbeat_at",
@@ -46,6 +48,19 @@ class JobConflict(Exception):
     def __init__(self, lock_key: str, job_id: str) -> None:
         self.lock_key, self.job_id = lock_key, job_id
         super().__init__(f"job {job_id} already holds {lock_key!r}; wait for it to finish")
+
+
+class QueueFull(Exception):
+    """The API key already has `limit` jobs queued; `retry_after` is a suggested wait in seconds."""
+
+    retry_after = 30
+
+    def __init__(self, key_id: str, limit: int) -> None:
+        self.key_id, self.limit = key_id, limit
+        super().__init__(
+            f"this API key already has {limit} jobs queued (the most allowed); wait for one to start, "
+            f"then retry (LEANPLAN_MAX_QUEUED_JOBS_PER_KEY raises the limit)"
+        )
 
 
 def now() -> dt.datetime:
@@ -69,12 +84,26 @@ def _as_dict(row: Any) -> dict[str, Any]:
     return job
 
 
-def enqueue(engine: Engine, kind: str, params: dict[str, Any], lock_key: str | None = None) -> str:
-    """Queue a job; returns its id. Raises `JobConflict` when a queued or running job holds `lock_key`."""
+def enqueue(
+    engine: Engine,
+    kind: str,
+    params: dict[str, Any],
+    lock_key: str | None = None,
+    key_id: str | None = None,
+    max_queued: int | None = None,
+) -> str:
+    """Queue a job; returns its id. Raises `JobConflict` when a queued or running job holds `lock_key`, and
+    `QueueFull` when `key_id` already has `max_queued` jobs queued (checked in the inserting transaction)."""
     for _ in range(3):
         job_id = uuid.uuid4().hex
         try:
             with engine.begin() as conn:
+                if key_id is not None and max_queued is not None:
+                    waiting = conn.execute(
+                        select(func.count()).select_from(Job).where(Job.key_id == key_id, Job.status == "queued")
+                    ).scalar_one()
+                    if waiting >= max_queued:
+                        raise QueueFull(key_id, max_queued)
                 conn.execute(
                     insert(Job).values(
                         id=job_id,
@@ -82,6 +111,7 @@ def enqueue(engine: Engine, kind: str, params: dict[str, Any], lock_key: str | N
                         status="queued",
                         params=params,
                         lock_key=lock_key,
+                        key_id=key_id,
                         progress=0.0,
                         attempts=0,
                         created_at=now(),

@@ -74,13 +74,18 @@ def attach_job(engine: Engine, plan_id: str, job_id: str) -> None:
             )
 
 
-def enqueue(engine: Engine, kind: str, request: dict[str, Any]) -> tuple[str, str]:
-    """Create a pending plan and queue the job that runs it; returns (plan id, job id)."""
+def enqueue(
+    engine: Engine, kind: str, request: dict[str, Any], key_id: str | None = None, max_queued: int | None = None
+) -> tuple[str, str]:
+    """Create a pending plan and queue the job that runs it; returns (plan id, job id). The job records `key_id`
+    (the API key asking); `QueueFull` (nothing stored) when that key already has `max_queued` jobs queued."""
     from service.jobs.queue import enqueue as queue_job
 
     plan_id = create(engine, kind, request, entry="api")
     try:
-        job_id = queue_job(engine, "plan", {"plan_id": plan_id, "kind": kind, **request})
+        job_id = queue_job(
+            engine, "plan", {"plan_id": plan_id, "kind": kind, **request}, key_id=key_id, max_queued=max_queued
+        )
     except Exception:
         with engine.begin() as conn:
             conn.execute(delete(Plan).where(Plan.id == plan_id))

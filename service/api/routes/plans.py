@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, select
 
 from service import plans
-from service.api.deps import EngineDep, ErpKey, PlannerKey
+from service.api.deps import EngineDep, ErpKey, PlannerKey, SettingsDep
 from service.db.tables import Item
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
@@ -107,19 +107,32 @@ def _selection(engine: Engine, request: PlanRequest) -> list[tuple[str, str]]:
     return items
 
 
-@router.post("", status_code=202, summary="Compute a plan (replenishment, and production when there is any)")
+@router.post(
+    "",
+    status_code=202,
+    summary="Compute a plan (replenishment, and production when there is any)",
+    responses={429: {"description": "This API key has too many jobs queued; retry after `Retry-After` seconds."}},
+)
 def create(
     engine: EngineDep,
+    settings: SettingsDep,
     key: PlannerKey,
     body: Annotated[PlanRequest | None, Body()] = None,
 ) -> JSONResponse:
-    """Create a pending plan and queue its job; poll `links.self` until its status is `done`."""
+    """Create a pending plan and queue its job; poll `links.self` until its status is `done`. 429 (with
+    `Retry-After`) when this key already has `LEANPLAN_MAX_QUEUED_JOBS_PER_KEY` jobs queued."""
+    from service.jobs.queue import QueueFull
     from service.planning.lifecycle import enqueue
 
     request = body or PlanRequest()
     _selection(engine, request)
     params = request.model_dump(mode="json", exclude={"kind"})
-    plan_id, job_id = enqueue(engine, request.kind, params)
+    try:
+        plan_id, job_id = enqueue(
+            engine, request.kind, params, key_id=key.id, max_queued=settings.max_queued_jobs_per_key
+        )
+    except QueueFull as err:
+        raise HTTPException(status_code=429, detail=str(err), headers={"Retry-After": str(err.retry_after)}) from None
     body_out = {
         "id": plan_id,
         "status": "pending",

@@ -68,18 +68,34 @@ def _run(job: dict[str, Any]) -> TrainingRun:
     )
 
 
-@router.post("", status_code=202, response_model=TrainingRun, summary="Queue a training run")
+@router.post(
+    "",
+    status_code=202,
+    response_model=TrainingRun,
+    summary="Queue a training run",
+    responses={429: {"description": "This API key has too many jobs queued; retry after `Retry-After` seconds."}},
+)
 def create(
-    body: TrainingRequest, response: Response, engine: EngineDep, settings: SettingsDep, _: ScientistKey
+    body: TrainingRequest, response: Response, engine: EngineDep, settings: SettingsDep, key: ScientistKey
 ) -> TrainingRun:
-    """Queue a training job for `leanplan worker`; one training run per experiment at a time (409 otherwise)."""
+    """Queue a training job for `leanplan worker`; one training run per experiment at a time (409 otherwise), at
+    most `LEANPLAN_MAX_QUEUED_JOBS_PER_KEY` jobs queued per key (429 with `Retry-After` otherwise)."""
     try:
         config, path = resolve_config(body.config, settings, body.sku_pattern)
     except ConfigError as err:
         raise HTTPException(status_code=422, detail=str(err)) from None
     params = {"config": body.config or str(path), "experiment": config.name, "sku_pattern": body.sku_pattern}
     try:
-        job_id = queue.enqueue(engine, KIND, params, lock_key=lock_key(config.name))
+        job_id = queue.enqueue(
+            engine,
+            KIND,
+            params,
+            lock_key=lock_key(config.name),
+            key_id=key.id,
+            max_queued=settings.max_queued_jobs_per_key,
+        )
+    except queue.QueueFull as err:
+        raise HTTPException(status_code=429, detail=str(err), headers={"Retry-After": str(err.retry_after)}) from None
     except queue.JobConflict as err:
         raise HTTPException(
             status_code=409,
