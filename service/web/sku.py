@@ -245,6 +245,8 @@ def _receipts(conn: Connection, sku: str, supplier: str | None) -> dict[str, Any
         "supplier": supplier,
         "supplier_n": 0,
         "supplier_lead_times": [],
+        "supplier_on_time_rate": None,  # a supplier without received orders shows '—', not a 500
+        "supplier_lead_mean": None,
     }
     if supplier:
         theirs = conn.execute(
