@@ -8,7 +8,6 @@ Public interface: `EXPERIMENTS_DIR`, `ConfigError`, `experiment_names(settings)`
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from service.settings import REPO_ROOT, Settings
+from service.sku_pattern import SkuPatternError, compile_sku_pattern
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -69,9 +69,9 @@ def resolve_config(
         raise ConfigError(str(err)) from None
     if sku_pattern is not None:
         try:
-            re.compile(sku_pattern)
-        except re.error as err:
-            raise ConfigError(f"sku_pattern {sku_pattern!r} is not a valid regular expression: {err}") from None
+            compile_sku_pattern(sku_pattern)
+        except SkuPatternError as err:
+            raise ConfigError(str(err)) from None
         config = config.model_copy(update={"data": config.data.model_copy(update={"sku_pattern": sku_pattern})})
     return config, path
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -29,7 +28,9 @@ def _read_demand(path: Path, sku_pattern: str | None = None, end: str | None = N
     except FileNotFoundError:
         fail(f"demand file {path} not found")
     if sku_pattern:
-        frame = frame[frame["sku"].str.match(sku_pattern)]
+        from service.sku_pattern import matches
+
+        frame = frame[matches(frame["sku"], sku_pattern)]
     if end:
         frame = frame[frame["date"] <= pd.Timestamp(end)]
     if frame.empty:
@@ -117,6 +118,13 @@ def train_command(
             )
         except ValueError as err:
             fail(f"invalid execution settings: {err}")
+    if cfg.data.sku_pattern:
+        from service.sku_pattern import SkuPatternError, compile_sku_pattern
+
+        try:
+            compile_sku_pattern(cfg.data.sku_pattern)
+        except SkuPatternError as err:
+            fail(str(err))
     engine = get_engine()
     if score:
         upgrade(engine)
@@ -132,8 +140,6 @@ def train_command(
                 + (f" for SKUs matching {cfg.data.sku_pattern!r}" if cfg.data.sku_pattern else "")
                 + "; load some with `leanplan import`"
             )
-    if cfg.data.sku_pattern:
-        re.compile(cfg.data.sku_pattern)
     console = Console(stderr=True)
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console

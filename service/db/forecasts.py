@@ -171,13 +171,16 @@ def read_forecasts(engine: Engine, model_version: str | None = None, skus: Seque
 
 def load_demand(engine: Engine, sku_pattern: str | None = None, end: str | None = None) -> pd.DataFrame:
     """Demand [sku, date, qty, price] from the database (price from items), optionally SKUs matching a regular
-    expression, up to `end`."""
+    expression (RE2, linear time: `service.sku_pattern`), up to `end`."""
     query = select(Demand.sku, Demand.date, Demand.qty, Item.price).join(Item, Item.sku == Demand.sku)
     if end:
         query = query.where(Demand.date <= pd.Timestamp(end).date())
     with engine.connect() as conn:
         frame = pd.DataFrame(conn.execute(query).all(), columns=["sku", "date", "qty", "price"])
     if sku_pattern:
-        frame = frame[frame["sku"].str.match(sku_pattern)]
+        from service.sku_pattern import matches
+
+        skus = frame["sku"].unique()
+        frame = frame[frame["sku"].isin(skus[matches(skus, sku_pattern)])]
     frame["date"] = pd.to_datetime(frame["date"])
     return frame.reset_index(drop=True)

@@ -86,7 +86,8 @@ def test_bad_sku_pattern(client: TestClient, keys: dict[str, str]) -> None:
     response = client.post(URL, json={"sku_pattern": "(["}, headers=auth(keys["scientist"]))
     assert response.status_code == 422
     assert response.json() == {
-        "detail": "sku_pattern '([' is not a valid regular expression: unterminated character set at position 1"
+        "detail": "sku_pattern '([' is not a valid regular expression: missing ]: [ "
+        "(RE2 syntax: no backreferences or lookaround)"
     }
 
 
