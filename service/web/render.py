@@ -1,7 +1,12 @@
 """Templates and assets: the Jinja2 environment (with the number filters of `service.web.fmt`), static files
 (`/app/static/…`, content-hashed URLs, cached for a year) and Plotly's bundle from the installed `plotly` package.
 
-Public interface: `templates`, `page`, `asset`, `chart`, `STATIC_DIR`, `PLOTLY_JS`.
+Plotly reads the text it draws (names, hover and tick labels) as a small HTML dialect (`<a href>`, `<b>`, `<br>`):
+`chart` escapes every string of the traces' data (`x`, `y`, `text`, `hovertext`, `customdata`, `name`, …) and of
+the axes' categories, so a SKU, supplier id or message shows as typed and never becomes a link or markup;
+`plotly_text` escapes a value put into a `hovertemplate` (also its `%`, so `%{…}` in a SKU is not a template).
+
+Public interface: `templates`, `page`, `asset`, `chart`, `plotly_text`, `STATIC_DIR`, `PLOTLY_JS`.
 """
 
 from __future__ import annotations
@@ -52,11 +57,46 @@ def _clean(value: Any) -> Any:
     return value
 
 
+PLOTLY_DATA_KEYS = frozenset({"x", "y", "z", "text", "hovertext", "customdata", "name", "labels", "legendgroup"})
+PLOTLY_AXIS_KEYS = frozenset({"categoryarray", "ticktext"})
+
+
+def plotly_text(value: str) -> str:
+    """`value` as literal Plotly text: `& < >` as entities (Plotly decodes them when drawing) and `%` as `&#37;`."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("%", "&#37;")
+
+
+def _literal(value: Any) -> Any:
+    """Every string in `value` (nested lists and dicts) escaped with `plotly_text`."""
+    if isinstance(value, str):
+        return plotly_text(value)
+    if isinstance(value, dict):
+        return {k: _literal(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_literal(v) for v in value]
+    return value
+
+
+def _escaped(spec: dict[str, Any]) -> dict[str, Any]:
+    """The figure with the data-borne strings of its traces and axis categories escaped (see the module)."""
+    data = [
+        {k: _literal(v) if k in PLOTLY_DATA_KEYS else v for k, v in trace.items()} for trace in spec.get("data", [])
+    ]
+    layout = {
+        k: {a: _literal(b) if a in PLOTLY_AXIS_KEYS else b for a, b in v.items()}
+        if k.startswith(("xaxis", "yaxis")) and isinstance(v, dict)
+        else v
+        for k, v in spec.get("layout", {}).items()
+    }
+    return {**spec, "data": data, "layout": layout}
+
+
 def chart(spec: dict[str, Any] | None, height: int = 320, name: str = "") -> Markup:
-    """A Plotly figure (`{"data": [...], "layout": {...}}`): a box and the JSON `app.js` draws in it."""
+    """A Plotly figure (`{"data": [...], "layout": {...}}`): a box and the JSON `app.js` draws in it; the strings the
+    data brings (SKUs, supplier ids, messages) are escaped so Plotly shows them as typed."""
     if spec is None:
         return Markup("")
-    text = json.dumps(_clean(spec), default=str, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(_clean(_escaped(spec)), default=str, separators=(",", ":"), allow_nan=False)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     box = f'<div class="chart" data-chart="{Markup.escape(name)}" style="height:{int(height)}px"></div>'
     return Markup(f'{box}<script type="application/json" class="chart-spec">{text}</script>')
@@ -71,4 +111,4 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
-__all__ = ["PLOTLY_JS", "STATIC_DIR", "asset", "chart", "page", "templates"]
+__all__ = ["PLOTLY_JS", "STATIC_DIR", "asset", "chart", "page", "plotly_text", "templates"]

@@ -33,6 +33,7 @@ from service.db.tables import (
 )
 from service.web.fmt import version
 from service.web.plans import PlanRef, replenishment_plan
+from service.web.render import plotly_text
 
 BLUE, BAND_OUTER, BAND_INNER, GREY = "#2563eb", "rgba(37,99,235,0.13)", "rgba(37,99,235,0.26)", "#64748b"
 
@@ -286,7 +287,7 @@ def _lead_chart(sku: str, receipts: dict[str, Any], nominal: float | None) -> tu
             {
                 "type": "scatter", "mode": "markers", "x": own, "y": [0] * len(own), "name": f"{sku} receipts",
                 "marker": {"symbol": "diamond", "size": 11, "color": "#7c3aed", "line": {"color": "#fff", "width": 1}},
-                "hovertemplate": f"{sku}: %{{x}} days<extra></extra>", "cliponaxis": False,
+                "hovertemplate": f"{plotly_text(sku)}: %{{x}} days<extra></extra>", "cliponaxis": False,
             }
         )  # fmt: skip
     layout: dict[str, Any] = {
