@@ -20,6 +20,7 @@ Choices (recorded in the plan's params):
   scheduled receipts. **Lot rules, MOQ, lot size, safety stock, order cost** come from `items`.
 
 Public interface: `compute_plan` (the `mrp` plan kind), `MrpRequest`, `MrpPlanInputs`, `load`, `compute`,
+`BuyTerms`, `buy_terms`, `make_lead_days`, `purchase_splits`,
 `order_ids`, `planned_order_rows`, `pegging_rows`,
 `record_rows`, `alert_rows`.
 """
@@ -132,7 +133,7 @@ class BuyTerms:
     primary_supplier: pd.Series
 
 
-def _buy_terms(frames: dict[str, pd.DataFrame], items: pd.DataFrame, as_of: pd.Timestamp, q: float) -> BuyTerms:
+def buy_terms(frames: dict[str, pd.DataFrame], items: pd.DataFrame, as_of: pd.Timestamp, q: float) -> BuyTerms:
     from optimizer.sourcing import priced_offers
     from optimizer.suppliers import supplier_reliability
 
@@ -152,7 +153,7 @@ def _buy_terms(frames: dict[str, pd.DataFrame], items: pd.DataFrame, as_of: pd.T
     return BuyTerms(priced, days, primary["supplier_id"])
 
 
-def _make_lead_days(items: pd.DataFrame, routings: pd.DataFrame) -> pd.Series:
+def make_lead_days(items: pd.DataFrame, routings: pd.DataFrame) -> pd.Series:
     """Routing time of one lot (24-hour days, fastest eligible line per operation) plus queue days, per made SKU."""
     made = items[items["make_or_buy"] == "make"].set_index("sku")
     lot = pd.Series(np.maximum(made["lot_size"].fillna(1.0), made["moq"].fillna(0.0)), index=made.index)
@@ -236,9 +237,9 @@ def load(engine: Engine, request: MrpRequest) -> MrpPlanInputs:
     top = pd.Index(sorted(set(bom["parent_sku"]) - set(bom["component_sku"])))
 
     buy = pd.Index(items.loc[items["make_or_buy"] == "buy", "sku"])
-    terms = _buy_terms(frames, items, as_of, request.lead_time_quantile)
+    terms = buy_terms(frames, items, as_of, request.lead_time_quantile)
     buy_days = terms.lead_days.reindex(buy)
-    make_days = _make_lead_days(items, frames["routings"])
+    make_days = make_lead_days(items, frames["routings"])
     days = pd.concat([buy_days.fillna(NOMINAL_BUY_DAYS), make_days]).reindex(items["sku"]).fillna(0.0)
     lead = np.ceil(days.to_numpy() / PERIOD_DAYS - 1e-9).astype(int)
     sources = {
@@ -502,14 +503,18 @@ def compute_plan(run: PlanRun) -> ComputedPlan:
 
 
 __all__ = [
+    "BuyTerms",
     "MrpPlanInputs",
     "MrpRequest",
     "alert_rows",
+    "buy_terms",
     "compute",
     "compute_plan",
     "load",
+    "make_lead_days",
     "order_ids",
     "pegging_rows",
     "planned_order_rows",
+    "purchase_splits",
     "record_rows",
 ]

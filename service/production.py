@@ -10,8 +10,8 @@ because a component never arrives within the plan (`blocked_by_material`).
 
 Public interface: `ProductionOptions`, `ProductionInputs`, `ProductionPlan`, `ProductionError`, `NothingToMake`,
 `load`, `compute`, `run` (stores through `service.planning.lifecycle`); helpers `read_plant_tables`,
-`read_plant_files`, `published_forecast`, `replenishment_safety_stock`, `operation_rows`, `store_schedule`,
-`orders_records`.
+`read_plant_files`, `published_forecast`, `replenishment_safety_stock`, `operation_rows`, `material_tables`,
+`store_schedule`, `orders_records`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from sqlalchemy import Engine, select
 
 if TYPE_CHECKING:
     from optimizer.schedule.plant import PlantIndex
+    from optimizer.schedule.plant_materials import MaterialTables
     from optimizer.schedule.problem import Problem
     from optimizer.schedule.solve import Result
 
@@ -275,10 +276,25 @@ def load(
     return ProductionInputs(frames, pd.Timestamp(start), make, forecast, version, safety_stock, source)
 
 
+def material_tables(frames: dict[str, pd.DataFrame]) -> MaterialTables | None:
+    """What the schedule needs to wait for material (None without a bill of materials): the BOM, stock, open orders
+    and each bought component's fastest nominal supplier lead time (for shortages bought in within the plan)."""
+    from optimizer.schedule.plant_materials import MaterialTables
+
+    bom = frames.get("bom")
+    if bom is None or bom.empty:
+        return None
+    suppliers = frames.get("suppliers")
+    lead_days: dict[str, float] | None = None
+    if suppliers is not None:
+        fastest = suppliers.groupby("sku")["nominal_lead_time_days"].min()
+        lead_days = {str(sku): float(days) for sku, days in fastest.items()}
+    return MaterialTables(bom, frames["inventory"], frames["open_orders"], lead_days)
+
+
 def compute(inputs: ProductionInputs, options: ProductionOptions) -> ProductionPlan:
     """Net requirements into orders and schedule them; raises `ProductionError` when there is no schedule."""
     from optimizer.schedule.plant import build_problem
-    from optimizer.schedule.plant_materials import MaterialTables
     from optimizer.schedule.problem import ScheduleInputError
     from optimizer.schedule.report import blocked_orders, kpis, material_holds, schedule_table
     from optimizer.schedule.requirements import NettingOptions, production_orders
@@ -290,14 +306,7 @@ def compute(inputs: ProductionInputs, options: ProductionOptions) -> ProductionP
     problem: Problem
     index: PlantIndex
     bom = frames.get("bom")
-    materials = None
-    if bom is not None and not bom.empty:
-        suppliers = frames.get("suppliers")
-        lead_days: dict[str, float] | None = None
-        if suppliers is not None:
-            fastest = suppliers.groupby("sku")["nominal_lead_time_days"].min()
-            lead_days = {str(sku): float(days) for sku, days in fastest.items()}
-        materials = MaterialTables(bom, frames["inventory"], frames["open_orders"], lead_days)
+    materials = material_tables(frames)
     try:
         netting = NettingOptions(
             as_of=start, horizon_days=horizon, cover_days=options.cover_days, max_batch_hours=options.max_batch_hours
@@ -397,6 +406,7 @@ __all__ = [
     "ProductionPlan",
     "compute",
     "load",
+    "material_tables",
     "operation_rows",
     "orders_records",
     "published_forecast",

@@ -706,18 +706,16 @@ def sample_factory(
     (`service.mrp`: lot rules, order costs, bought lead times at `lead_time_quantile` of the primary offer's
     reliability-weighted lead time, made lead times from routings and queue days), the PBS demand as weekly end-item
     demand, and seeded lead-time draws. The replayed year starts on `REPLAY_START`."""
-    from service.mrp import LOT_RULES, NOMINAL_BUY_DAYS, PERIOD_DAYS, _buy_terms, _make_lead_days
+    from service.mrp import LOT_RULES, NOMINAL_BUY_DAYS, PERIOD_DAYS, buy_terms, make_lead_days
 
     config = config or ReplayConfig()
     frames = _read_sample(Path(data_dir))
     bom = frames["bom"]
     in_bom = set(bom["parent_sku"]) | set(bom["component_sku"])
     items = frames["items"][frames["items"]["sku"].isin(in_bom)].reset_index(drop=True)
-    terms = _buy_terms(frames, items, pd.Timestamp("2008-07-01"), lead_time_quantile)
+    terms = buy_terms(frames, items, pd.Timestamp("2008-07-01"), lead_time_quantile)
     buy = pd.Index(items.loc[items["make_or_buy"] == "buy", "sku"])
-    days = pd.concat(
-        [terms.lead_days.reindex(buy).fillna(NOMINAL_BUY_DAYS), _make_lead_days(items, frames["routings"])]
-    )
+    days = pd.concat([terms.lead_days.reindex(buy).fillna(NOMINAL_BUY_DAYS), make_lead_days(items, frames["routings"])])
     primary = terms.offers[terms.offers["primary"]].set_index("sku").reindex(buy)
     if primary["supplier_id"].isna().any():
         raise ValueError(f"bought item {primary.index[primary['supplier_id'].isna()][0]!r} has no supplier offer")

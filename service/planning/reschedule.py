@@ -116,7 +116,7 @@ def reschedule_plan(
     from optimizer.schedule.problem import Assignment, Schedule, ScheduleInputError
     from optimizer.schedule.report import kpis, schedule_table
     from optimizer.schedule.reschedule import Breakdown, RescheduleOptions, reschedule
-    from service.production import orders_records, read_plant_tables, store_schedule
+    from service.production import material_tables, orders_records, read_plant_tables, store_schedule
 
     if not breakdowns and not rush:
         raise RescheduleError("nothing to do: give a line breakdown and/or a rush order")
@@ -140,6 +140,7 @@ def reschedule_plan(
             frames["line_downtime"],
             origin,
             horizon,
+            materials=material_tables(frames),
         )
     except ValueError as err:
         raise RescheduleError(f"cannot rebuild plan {plan_id!r}: {err}") from err

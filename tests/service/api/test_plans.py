@@ -288,6 +288,10 @@ def _sample_subset(engine: Engine, buy: int = 30, make: int = 3) -> None:
     for path, table, frame in frames:
         if "sku" in frame.columns:
             frame = frame[frame["sku"].isin(keep)]
+        if table == "bom":  # bills of materials whose items are all kept
+            frame = frame[frame["parent_sku"].isin(keep) & frame["component_sku"].isin(keep)]
+        if frame.empty:
+            continue
         inputs.append(RawInput(table, frame.reset_index(drop=True), str(path)))
     import_frames(engine, inputs)
 
