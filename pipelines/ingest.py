@@ -4,12 +4,16 @@ Public interface:
 
 - `read_table(path, table=None, known=None) -> (table_name, DataFrame)`: read one file and validate it.
 - `parse_table(table, raw, known=None, source=...) -> DataFrame`: validate an already-read frame.
-- `read_raw(path) -> DataFrame`: the file's cells, unparsed.
+- `read_raw(path, …, delimiter=None, decimal=None) -> DataFrame`: the file's cells, unparsed. A CSV's delimiter
+  (`,` `;` tab `|`) is sniffed from its header unless given; with `;` numbers may use a decimal comma (`decimal`
+  `,` or `.`, default `,` after `;` and `.` otherwise), turned into a point in the table's number columns.
 - `table_for_path(path) -> str`: the table a file name stands for (`demand.csv`, `demand.raf.parquet` → demand).
 - `DataValidationError`: the one error bad input raises, listing each bad row (row, column, value, reason).
 
 Row numbers count records from 1, the header not included. Nothing is returned unless every row passes, so a
-caller that writes only validated frames never stores part of a bad file.
+caller that writes only validated frames never stores part of a bad file. Dates in text are strict ISO 8601
+(`YYYY-MM-DD` or `YYYY-MM`, optionally `THH:MM[:SS][zone]`): `2003/01/01`, `31/12/2001` or `20030101` are refused
+naming row and column.
 """
 
 from __future__ import annotations
@@ -187,7 +191,7 @@ def _check_cells(rows: int, columns: int, size: int, source: str, table: str | N
 def _check_csv(data: bytes, source: str, table: str | None, limits: InputLimits) -> None:
     end = data.find(b"\n", 0, (limits.max_columns + 1) * 256)
     header = data[: end if end >= 0 else (limits.max_columns + 1) * 256]
-    _check_columns(header.count(b",") + 1, source, table, limits)
+    _check_columns(max(header.count(d.encode()) for d in DELIMITERS) + 1, source, table, limits)
 
 
 def _check_parquet(data: bytes, source: str, table: str | None, limits: InputLimits) -> None:
@@ -256,6 +260,49 @@ def _check_frame(frame: pd.DataFrame, data: bytes, source: str, table: str | Non
             raise DataValidationError(table, source, [RowIssue(row, str(column), None, reason)])
 
 
+#: Field delimiters a CSV may use (sniffed from the header when not given).
+DELIMITERS = (",", ";", "\t", "|")
+DECIMALS = (".", ",")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter the CSV header uses most (`,` when it has none or on a tie)."""
+    end = text.find("\n")
+    header = text[: end if end >= 0 else len(text)]
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
+def _csv_options(
+    delimiter: str | None, decimal: str | None, fmt: str, source: str, table: str | None
+) -> tuple[str | None, str | None]:
+    """Check `delimiter` and `decimal` (CSV only; one of `DELIMITERS` / `DECIMALS`, and not both `,`)."""
+    if delimiter is None and decimal is None:
+        return None, None
+    if fmt != "csv":
+        raise _file_error(source, table, f"delimiter and decimal apply to CSV only, not to {fmt}; leave them out")
+    if delimiter is not None and delimiter not in DELIMITERS:
+        raise _file_error(source, table, f"delimiter {delimiter!r} is not one of , ; tab |")
+    if decimal is not None and decimal not in DECIMALS:
+        raise _file_error(source, table, f"decimal {decimal!r} is not '.' or ','")
+    if decimal == "," and delimiter == ",":
+        raise _file_error(source, table, "decimal ',' needs another delimiter (';' as European CSV exports use)")
+    return delimiter, decimal
+
+
+def _decimal_comma(frame: pd.DataFrame, table: str | None, source: str) -> pd.DataFrame:
+    """Decimal commas turned into points in the number columns of `table` (and a wide table's period columns)."""
+    if table is None:
+        raise _file_error(source, table, "decimal ',' needs the table to be known (name the file after the table)")
+    contract = spec(table)
+    for column in frame.columns:
+        kind = contract.kinds.get(str(column).strip().lower())
+        if kind in (FLOAT, INT) or kind is None:
+            values = frame[column]
+            frame[column] = values.where(values.isna(), values.astype("string").str.replace(",", ".", regex=False))
+    return frame
+
 
 def read_raw(
     path: Path | str,
@@ -263,14 +310,19 @@ def read_raw(
     fmt: str | None = None,
     table: str | None = None,
     limits: InputLimits | None = None,
+    delimiter: str | None = None,
+    decimal: str | None = None,
 ) -> pd.DataFrame:
     """The cells of a CSV/Parquet/XLSX/JSON file, unparsed; `data` reads from bytes instead of the path. A file
-    declaring more than `limits` (default `InputLimits()`) is refused before it is parsed (`InputTooLarge`)."""
+    declaring more than `limits` (default `InputLimits()`) is refused before it is parsed (`InputTooLarge`).
+    A CSV's `delimiter` is sniffed from its header unless given; `decimal` (default `,` when the delimiter is `;`)
+    is a CSV's decimal mark, turned into a point in `table`'s number columns."""
     path = Path(path)
     source = str(path)
     fmt = fmt or SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         raise _file_error(source, table, f"unsupported file type {path.suffix!r}; use one of {', '.join(SUFFIXES)}")
+    delimiter, decimal = _csv_options(delimiter, decimal, fmt, source, table)
     raw_bytes = data if data is not None else path.read_bytes()
     if not raw_bytes.strip():
         raise _file_error(source, table, "file is empty")
@@ -279,10 +331,15 @@ def read_raw(
     try:
         if fmt == "csv":
             text = _decode(raw_bytes, source, table)
+            delimiter = delimiter or sniff_delimiter(text)
+            decimal = decimal or ("," if delimiter == ";" else ".")
+            if decimal == "," and delimiter == ",":
+                raise _file_error(source, table, "decimal ',' needs another delimiter (';' as European exports use)")
             with warnings.catch_warnings():
                 warnings.simplefilter("error", pd.errors.ParserWarning)  # extra fields would be dropped silently
                 frame = pd.read_csv(
                     io.StringIO(text),
+                    sep=delimiter,
                     dtype=str,
                     keep_default_na=False,
                     na_values=[""],
@@ -308,6 +365,8 @@ def read_raw(
     if frame.empty:
         raise _file_error(source, table, "no rows: the file has a header but no records")
     _check_frame(frame, raw_bytes, source, table, limits)
+    if fmt == "csv" and decimal == ",":
+        frame = _decimal_comma(frame, table, source)
     return frame
 
 
@@ -434,11 +493,18 @@ def _parse_bool(values: pd.Series, present: pd.Series) -> tuple[pd.Series, list[
     return parsed, [(present & parsed.isna(), "is not a boolean (use true or false)")]
 
 
+#: Dates and date-times in text: strict ISO 8601 (`YYYY-MM-DD`, optionally `[T ]HH:MM[:SS[.fff]]` and a zone; or a
+#: month `YYYY-MM`, read as its first day).
+ISO_DATE = r"\d{4}-\d{2}(?:-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?)?"
+
+
 def _parse_dates(values: pd.Series, kind: str, present: pd.Series) -> tuple[pd.Series, list[tuple[pd.Series, str]]]:
     if pd.api.types.is_datetime64_any_dtype(values):
         when = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
     else:
-        when = pd.to_datetime(_as_text(values), format="ISO8601", errors="coerce")
+        text = _as_text(values)
+        iso = text.astype("string").str.fullmatch(ISO_DATE).fillna(False).astype(bool)
+        when = pd.to_datetime(text.where(iso), format="ISO8601", errors="coerce")
     parsed: pd.Series = when.astype("datetime64[ns]")
     if kind == DATETIME:
         return parsed, [(present & parsed.isna(), "is not a date-time (use ISO 8601: YYYY-MM-DDTHH:MM)")]

@@ -82,6 +82,8 @@ class Upload:
     size: int = 0
     extra: list[IO[bytes]] = field(default_factory=list)
     max_bytes: int = InputLimits.max_bytes  # the upload cap, which also bounds what the file may expand to
+    delimiter: str | None = None  # a CSV's field delimiter (None: sniffed from the header)
+    decimal: str | None = None  # a CSV's decimal mark (None: ',' after ';' delimiters, '.' otherwise)
 
     def close(self) -> None:
         for f in (self.file, *self.extra):
@@ -236,7 +238,15 @@ def store(engine: Engine, table: str, upload: Upload) -> dict[str, Any]:
         raise UploadError(422, detail, [issue.as_dict()], 1)
     source = upload.filename or f"{table}.{upload.fmt}"
     try:
-        raw = read_raw(Path(source), data=data, fmt=upload.fmt, table=table, limits=InputLimits(upload.max_bytes))
+        raw = read_raw(
+            Path(source),
+            data=data,
+            fmt=upload.fmt,
+            table=table,
+            limits=InputLimits(upload.max_bytes),
+            delimiter=upload.delimiter,
+            decimal=upload.decimal,
+        )
         _nul_check(table, upload, data, raw)
         del data
         report = import_frames(engine, [RawInput(table, raw, source)])

@@ -36,12 +36,18 @@ def import_command(
     path: Annotated[Path, typer.Argument(help="A table file (CSV, Parquet, XLSX, JSON) or a directory of them.")],
     table: Annotated[str | None, typer.Option(help="Table of a single file (default: named by the file).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV field delimiter: , ; tab or | (default: sniffed from the header).")
+    ] = None,
+    decimal: Annotated[
+        str | None, typer.Option(help="CSV decimal mark: . or , (default: , after a ; delimiter, else .).")
+    ] = None,
 ) -> None:
     """Validate and load canonical tables; all or nothing, and loading the same data twice changes nothing."""
     engine = get_engine()
     migrate.upgrade(engine)
     try:
-        report = import_path(engine, path, table)
+        report = import_path(engine, path, table, delimiter="\t" if delimiter == "tab" else delimiter, decimal=decimal)
     except (ImportRejected, DataValidationError) as err:
         fail(str(err))
     except (FileNotFoundError, KeyError, ValueError) as err:

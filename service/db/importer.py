@@ -151,15 +151,24 @@ def import_frames(engine: Engine, inputs: Iterable[RawInput]) -> ImportReport:
     return report
 
 
-def import_path(engine: Engine, path: Path | str, table: str | None = None) -> ImportReport:
-    """Import one file (table from `table` or the file name) or every table file of a directory."""
+def import_path(
+    engine: Engine,
+    path: Path | str,
+    table: str | None = None,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+) -> ImportReport:
+    """Import one file (table from `table` or the file name) or every table file of a directory; `delimiter` and
+    `decimal` apply to its CSV files (default: sniffed, see `pipelines.ingest.read_raw`)."""
     started = time.perf_counter()
     files, skipped = discover(Path(path), table)
     errors: list[DataValidationError] = []
     inputs: list[RawInput] = []
     for file, name in files:
+        csv = SUFFIXES.get(file.suffix.lower()) == "csv"
         try:
-            inputs.append(RawInput(name, read_raw(file, table=name), str(file)))
+            raw = read_raw(file, table=name, delimiter=delimiter if csv else None, decimal=decimal if csv else None)
+            inputs.append(RawInput(name, raw, str(file)))
         except DataValidationError as err:
             errors.append(err)
     if errors:

@@ -76,7 +76,11 @@ one transaction; nothing is stored unless every row passes, and sending the same
 
 Tables, in load order (referenced tables first): {", ".join(TABLE_ORDER)}. Demand may be long (sku, date, qty) or
 wide (sku, then one column per period start). Rejected rows are listed as `errors: [{{row, column, value,
-reason}}]`; `row` counts records from 1, the header not included (CSV line = row + 1)."""
+reason}}]`; `row` counts records from 1, the header not included (CSV line = row + 1).
+
+CSV as ERPs write it: the delimiter (`,` `;` tab `|`) is sniffed from the header unless `delimiter=` names it;
+after `;` numbers may use a decimal comma (`decimal=` overrides). Dates must be ISO 8601 (`YYYY-MM-DD`, optionally
+with `THH:MM[:SS]`): `2003/01/01` or `31/12/2001` are rejected naming row and column."""
 
 
 @router.post(
@@ -103,10 +107,20 @@ async def upload(
         Literal["csv", "json", "parquet", "xlsx"] | None,
         Query(description="Format of an application/octet-stream body (or of a multipart file)."),
     ] = None,
+    delimiter: Annotated[
+        Literal[",", ";", "tab", "|"] | None,
+        Query(description="A CSV's field delimiter (default: sniffed from the header)."),
+    ] = None,
+    decimal: Annotated[
+        Literal[".", ","] | None,
+        Query(description="A CSV's decimal mark (default: `,` when the delimiter is `;`, else `.`)."),
+    ] = None,
 ) -> Any:
     try:
         uploads.check_table(table)
         received = await uploads.receive(request, int(settings.max_upload_mb * 1024 * 1024), format)
+        received.delimiter = "\t" if delimiter == "tab" else delimiter
+        received.decimal = decimal
         try:
             return await run_in_threadpool(uploads.store, engine, table, received)
         finally:
