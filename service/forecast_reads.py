@@ -6,14 +6,16 @@ themselves, in primary-key order. Rows become JSON bytes with orjson: no models 
 
 CSV (the bulk export): the published version and its quantile names first (a one-row query), then the rows of
 that version in primary-key order, the database writing the start of each line (`sku,date,horizon,mean`) and one
-orjson pass parsing every row's quantiles: no per-row objects beyond the lines.
+orjson pass parsing every row's quantiles: no per-row objects beyond the lines. `stream_csv` writes every row of
+a query (no page size) in chunks of `CSV_CHUNK_ROWS` rows read through a streaming cursor: constant memory however
+many rows the set holds.
 
 Pages are keyed by an opaque cursor holding (model version, sku, date) of the last row; a cursor from an older
 published version is refused, so a walk never mixes two versions. Every row carries its model version.
 
 Public interface: `ForecastQuery`, `Page`, `CsvPage`, `NotPublished`, `BadQuery`, `StaleCursor`,
-`parse_quantiles`, `split_skus`, `decode_cursor`, `fetch`, `fetch_csv`, `sku_exists`, `to_json`, `etag`,
-`etag_matches`, `DEFAULT_LIMIT`, `MAX_LIMIT`.
+`CsvStream`, `parse_quantiles`, `split_skus`, `decode_cursor`, `fetch`, `fetch_csv`, `stream_csv`, `sku_exists`,
+`to_json`, `etag`, `etag_matches`, `DEFAULT_LIMIT`, `MAX_LIMIT`, `CSV_CHUNK_ROWS`.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -398,15 +400,57 @@ def fetch_csv(engine: Engine, query: ForecastQuery) -> CsvPage:
         next_cursor = encode_cursor(version, result[-1][0], result[-1][1])
     if not result:
         return CsvPage(version, header.encode(), None, 0)
-    values: list[dict[str, Any]] = _quantiles("[" + ",".join([r[3] for r in result]) + "]")
+    return CsvPage(version, (header + _csv_lines(result, columns, version)).encode(), next_cursor, len(result))
+
+
+def _csv_lines(result: Sequence[Any], columns: tuple[str, ...], version: str) -> str:
+    """The CSV lines of rows of `_csv_statement` (each ending with the version and a line break)."""
     lines = [r[2] for r in result]
     if columns:
+        values: list[dict[str, Any]] = _quantiles("[" + ",".join([r[3] for r in result]) + "]")
         lines = [
             f"{line},{','.join(['' if (v := q.get(c)) is None else str(v) for c in columns])}"
             for line, q in zip(lines, values, strict=True)
         ]
     suffix = f",{_csv_field(version)}\n"
-    return CsvPage(version, (header + suffix.join(lines) + suffix).encode(), next_cursor, len(result))
+    return suffix.join(lines) + suffix
+
+
+CSV_CHUNK_ROWS = 5_000  # rows per chunk of a streamed CSV export
+
+
+@dataclass(frozen=True, slots=True)
+class CsvStream:
+    """Every row of a query as CSV: the version and the body's chunks (header first), read as they are sent."""
+
+    model_version: str
+    chunks: Iterator[bytes]
+    unchanged: bool = False
+
+
+def stream_csv(engine: Engine, query: ForecastQuery, chunk_rows: int = CSV_CHUNK_ROWS) -> CsvStream:
+    """Every row of the published set answering `query` (its page size and cursor ignored) as CSV chunks of
+    `chunk_rows` rows; `NotPublished` and `BadQuery` are raised here, before any chunk is read."""
+    with engine.connect() as conn:
+        version, available = _published(conn)
+    columns = _columns(query.quantiles, available)
+    header = ",".join(("sku", "date", "horizon", "mean", *columns, "model_version")) + "\n"
+    if query.since == version:
+        return CsvStream(version, iter([header.encode()]), unchanged=True)
+    whole = replace(query, cursor=None, limit=None, since=None)
+    return CsvStream(version, _csv_chunks(engine, whole, version, columns, header, chunk_rows))
+
+
+def _csv_chunks(
+    engine: Engine, query: ForecastQuery, version: str, columns: tuple[str, ...], header: str, chunk_rows: int
+) -> Iterator[bytes]:
+    yield header.encode()
+    p = _params(query)
+    p["version"] = version
+    shape = (min(len(query.skus), 2), "start" in p, "end" in p, False, False)
+    with engine.connect().execution_options(stream_results=True, max_row_buffer=chunk_rows) as conn:
+        for part in conn.execute(_csv_statement(*shape), p).partitions(chunk_rows):
+            yield _csv_lines(part, columns, version).encode()
 
 
 def _stale(old: str, new: str) -> str:

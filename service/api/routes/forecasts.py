@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -176,6 +178,23 @@ def respond(
     return Response(reads.to_json(page), media_type=JSON, headers=headers)
 
 
+async def _stream(request: Request, query: reads.ForecastQuery, filename: str) -> Response:
+    """Every row of `query` as one CSV download, streamed in chunks (constant memory); ETag / 304 as for pages."""
+    query = replace(query, cursor=None, limit=None)
+    try:
+        stream = await run_in_threadpool(reads.stream_csv, request.app.state.engine, query)
+    except reads.NotPublished as err:
+        raise HTTPException(status_code=404, detail=str(err)) from None
+    except reads.BadQuery as err:
+        raise HTTPException(status_code=422, detail=str(err)) from None
+    tag = reads.etag(stream.model_version, query, "csv")
+    headers = {"ETag": tag, "X-Model-Version": stream.model_version, "Cache-Control": "private, no-cache"}
+    if reads.etag_matches(request.headers.get("if-none-match"), tag):
+        return Response(status_code=304, headers=headers)
+    headers["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    return StreamingResponse(stream.chunks, media_type=CSV, headers=headers)
+
+
 def _respond(request: Request, query: reads.ForecastQuery, page: reads.Page | reads.CsvPage, filename: str) -> Response:
     return respond(request.headers.get("if-none-match"), request.url, query, page, filename)
 
@@ -200,15 +219,19 @@ def _query(skus: tuple[str, ...], p: OneParams, cursor: str | None, limit: int |
     openapi_extra={**_openapi(ListParams), **_SECURITY},
 )
 async def index(request: Request, _: ErpKey) -> Response:
-    """Rows `sku, date, horizon, mean, q…, model_version` ordered by SKU and date; follow `next_cursor` (JSON) or
-    the `Link: rel="next"` header (CSV) for the next page."""
+    """Rows `sku, date, horizon, mean, q…, model_version` ordered by SKU and date; follow `next_cursor` (JSON) for
+    the next page. CSV without `limit` or `cursor` is every row, streamed; with them, pages with a `Link: rel="next"`
+    header."""
     p = _parse(request, ListParams)
     try:
         skus = reads.split_skus(p.sku) if p.sku else ()
     except reads.BadQuery as err:
         raise HTTPException(status_code=422, detail=str(err)) from None
     query = _query(skus, p, p.cursor, p.limit)
-    page = await _fetch(request, query, _wants_csv(request, p.format))
+    csv = _wants_csv(request, p.format)
+    if csv and p.cursor is None and "limit" not in request.query_params:
+        return await _stream(request, query, "forecasts")  # the whole export; `limit` or `cursor` ask for pages
+    page = await _fetch(request, query, csv)
     return _respond(request, query, page, "forecasts")
 
 
