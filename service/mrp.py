@@ -95,7 +95,7 @@ class MrpPlanInputs:
     buy_terms: BuyTerms
 
 
-def _read(engine: Engine) -> dict[str, pd.DataFrame]:
+def read_tables(engine: Engine) -> dict[str, pd.DataFrame]:
     """The tables MRP needs, each limited in SQL to the items that appear in a bill of materials."""
     from sqlalchemy import select, union
 
@@ -116,7 +116,7 @@ def _read(engine: Engine) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def _default_as_of(inventory: pd.DataFrame, skus: set[str]) -> pd.Timestamp:
+def default_as_of(inventory: pd.DataFrame, skus: set[str]) -> pd.Timestamp:
     stock = inventory[inventory["sku"].isin(skus)]
     if stock.empty:
         raise LookupError("no inventory snapshot for the items in bills of materials: give as_of")
@@ -227,13 +227,13 @@ def _forecast_at(engine: Engine, version: str | None, skus: list[str], q: float)
 
 def load(engine: Engine, request: MrpRequest) -> MrpPlanInputs:
     """The MRP inputs as of the plan date; `LookupError` when there is no bill of materials or no stock date."""
-    frames = _read(engine)
+    frames = read_tables(engine)
     bom = frames["bom"]
     if bom.empty:
         raise LookupError("no bill of materials in the database; load one with `leanplan import` or POST /v1/data/bom")
     in_bom = set(bom["parent_sku"]) | set(bom["component_sku"])
     items = frames["items"][frames["items"]["sku"].isin(in_bom)].reset_index(drop=True)
-    as_of = pd.Timestamp(request.as_of).normalize() if request.as_of else _default_as_of(frames["inventory"], in_bom)
+    as_of = pd.Timestamp(request.as_of).normalize() if request.as_of else default_as_of(frames["inventory"], in_bom)
     top = pd.Index(sorted(set(bom["parent_sku"]) - set(bom["component_sku"])))
 
     buy = pd.Index(items.loc[items["make_or_buy"] == "buy", "sku"])
@@ -510,11 +510,13 @@ __all__ = [
     "buy_terms",
     "compute",
     "compute_plan",
+    "default_as_of",
     "load",
     "make_lead_days",
     "order_ids",
     "pegging_rows",
     "planned_order_rows",
     "purchase_splits",
+    "read_tables",
     "record_rows",
 ]

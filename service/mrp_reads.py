@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 
 from optimizer.kanban import DEFAULT_SAFETY_FACTOR, size_kanban
-from service.db.tables import BomLine, Item, MrpRecord, Pegging, PlannedOrder
+from service.db.tables import BomLine, Item, MrpRecord, Pegging, PlacementStage, PlannedOrder
 from service.plans import Page, decode_cursor, encode_cursor
 
 _ORDER_COLUMNS = [c for c in PlannedOrder.__table__.columns if c.name != "plan_id"]
@@ -394,6 +394,18 @@ def kanban_view(engine: Engine, plan: dict[str, Any], safety_factor: float = DEF
     return result
 
 
+def placement_rows(engine: Engine, plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The items of a placement plan, largest safety-stock value first."""
+    columns = [c for c in PlacementStage.__table__.columns if c.name != "plan_id"]
+    query = (
+        select(*columns)
+        .where(PlacementStage.plan_id == plan["id"])
+        .order_by(PlacementStage.safety_stock_cost.desc(), PlacementStage.sku)
+    )
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
 __all__ = [
     "ItemNotInPlan",
     "find_planned_orders",
@@ -401,6 +413,7 @@ __all__ = [
     "kanban_view",
     "pegging",
     "pegging_tree",
+    "placement_rows",
     "planned_orders_csv",
     "planned_orders_page",
 ]

@@ -395,3 +395,23 @@ class WebSession(Base):
     created_at: Mapped[dt.datetime] = _now()
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PlacementStage(Base):
+    """One item of a stock-placement plan: its guaranteed service times, net replenishment time and safety stock."""
+
+    __tablename__ = "placement_stages"
+    plan_id: Mapped[str] = mapped_column(String, ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    sku: Mapped[str] = mapped_column(String, primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    inbound_service_time: Mapped[float] = mapped_column(Double)
+    outbound_service_time: Mapped[float] = mapped_column(Double)
+    net_replenishment_time: Mapped[float] = mapped_column(Double)
+    demand_mean: Mapped[float | None] = mapped_column(Double)
+    demand_std: Mapped[float | None] = mapped_column(Double)
+    safety_factor: Mapped[float | None] = mapped_column(Double)
+    unit_value: Mapped[float | None] = mapped_column(Double)
+    safety_stock: Mapped[float] = mapped_column(Double)
+    safety_stock_cost: Mapped[float] = mapped_column(Double)
+    base_stock_level: Mapped[float | None] = mapped_column(Double)
+    decoupling_point: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -3,7 +3,8 @@ stores and compares plans of any kind the same way; a new kind is one `register(
 
 Kinds: `replenishment` (reorder points, orders now, alerts), `production` (CP-SAT schedule of the make SKUs),
 `plan` (replenishment and, when there are make SKUs, the production schedule with that plan's safety stocks — what
-`POST /v1/plans` computes by default) and `mrp` (multi-level MRP over the bills of materials, `service.mrp`).
+`POST /v1/plans` computes by default), `mrp` (multi-level MRP over the bills of materials, `service.mrp`) and
+`placement` (safety-stock placement over the bills of materials, `service.placement`).
 
 Public interface: `PlanKind`, `KINDS`, `register`, `get_kind`, `replenishment_config`, `production_options`.
 """
@@ -225,6 +226,12 @@ def _mrp(run: PlanRun) -> ComputedPlan:
     return compute_plan(run)
 
 
+def _placement(run: PlanRun) -> ComputedPlan:
+    from service.placement import compute_plan
+
+    return compute_plan(run)
+
+
 register(
     PlanKind(
         "replenishment",
@@ -255,6 +262,15 @@ register(
         "multi-level MRP over the bills of materials: planned make and buy orders, pegging, exceptions",
         _mrp,
         ("planned_orders", "peggings", "mrp_records", "alerts"),
+    )
+)
+register(
+    PlanKind(
+        "placement",
+        "where in the bills of materials to hold safety stock (Guaranteed Service Model): service times, safety "
+        "stock and decoupling points per item",
+        _placement,
+        ("placement_stages",),
     )
 )
 

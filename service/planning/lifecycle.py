@@ -20,14 +20,25 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from service.db.tables import Alert, MrpRecord, Pegging, Plan, PlanLine, PlannedOrder, ScheduledOperation
+from service.db.tables import (
+    Alert,
+    MrpRecord,
+    Pegging,
+    PlacementStage,
+    Plan,
+    PlanLine,
+    PlannedOrder,
+    ScheduledOperation,
+)
 from service.planning.changes import against_previous
 from service.planning.computed import ComputedPlan, PlanRun, Progress, quiet
 from service.planning.kinds import get_kind
 
 log = logging.getLogger(__name__)
 
-CHILD_TABLES = {t.__tablename__: t for t in (PlanLine, Alert, ScheduledOperation, PlannedOrder, Pegging, MrpRecord)}
+CHILD_TABLES = {
+    t.__tablename__: t for t in (PlanLine, Alert, ScheduledOperation, PlannedOrder, Pegging, MrpRecord, PlacementStage)
+}
 INSERT_BATCH = 5_000
 
 

@@ -1,5 +1,6 @@
-"""`/v1/plans/{plan_id}/…` of MRP plans: planned orders (JSON pages or CSV), pegging, and one item's time-phased
-record with where-used, components and the end demands its orders serve."""
+"""`/v1/plans/{plan_id}/…` of the plans over bills of materials: MRP plans' planned orders (JSON pages or CSV),
+pegging, and one item's time-phased record with where-used, components and the end demands its orders serve;
+placement plans' items (service times, safety stock, decoupling points)."""
 
 from __future__ import annotations
 
@@ -19,20 +20,24 @@ CSV = "text/csv; charset=utf-8"
 TextParam = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
 
 
-def _mrp_plan(engine: Engine, plan_id: str) -> dict[str, Any]:
+def _plan_of(engine: Engine, plan_id: str, kind: str, what: str) -> dict[str, Any]:
     try:
         plan = plans.require_plan(engine, plan_id, done=True)
     except plans.PlanNotFound as err:
         raise HTTPException(status_code=404, detail=str(err)) from None
     except plans.PlanNotReady as err:
         raise HTTPException(status_code=409, detail=str(err)) from None
-    if plan["kind"] != "mrp":
+    if plan["kind"] != kind:
         raise HTTPException(
             status_code=404,
-            detail=f"plan {plan_id!r} is a {plan['kind']} plan, not an MRP plan; compute one with POST /v1/plans "
-            '{"kind": "mrp"}',
+            detail=f"plan {plan_id!r} is a {plan['kind']} plan, not {what}; compute one with POST /v1/plans "
+            f'{{"kind": "{kind}"}}',
         )
     return plan
+
+
+def _mrp_plan(engine: Engine, plan_id: str) -> dict[str, Any]:
+    return _plan_of(engine, plan_id, "mrp", "an MRP plan")
 
 
 @router.get(
@@ -103,3 +108,29 @@ def item(plan_id: str, sku: str, engine: EngineDep, _: ErpKey) -> dict[str, Any]
         raise HTTPException(status_code=404, detail=str(err)) from None
     result: dict[str, Any] = jsonable_encoder(view)
     return result
+
+
+@router.get(
+    "/{plan_id}/placement",
+    summary="Items of a stock-placement plan: service times, safety stock, decoupling points (JSON or CSV)",
+    response_class=Response,
+    responses={404: {"description": "No such placement plan."}, 409: {"description": "Not done."}},
+)
+def placement(
+    plan_id: str,
+    request: Request,
+    engine: EngineDep,
+    _: ErpKey,
+    format: Annotated[str | None, Query(pattern="^(json|csv)$", description="`json` (default) or `csv`.")] = None,
+) -> Response:
+    """Per item: level, inbound and outbound service time, net replenishment time, demand per period, safety factor,
+    unit value, safety stock (units and value), base-stock level and whether it is a decoupling point."""
+    plan = _plan_of(engine, plan_id, "placement", "a placement plan")
+    rows = mrp_reads.placement_rows(engine, plan)
+    headers = {"X-Plan-Id": plan_id}
+    if format == "csv" or (format is None and "text/csv" in request.headers.get("accept", "")):
+        import pandas as pd
+
+        headers["Content-Disposition"] = f'attachment; filename="{plan_id}-placement.csv"'
+        return Response(pd.DataFrame(rows).to_csv(index=False).encode(), media_type=CSV, headers=headers)
+    return JSONResponse(jsonable_encoder({"plan_id": plan_id, "count": len(rows), "rows": rows}), headers=headers)

@@ -31,10 +31,11 @@ class PlanRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["plan", "replenishment", "production", "mrp"] = Field(
+    kind: Literal["plan", "replenishment", "production", "mrp", "placement"] = Field(
         default="plan",
         description="`plan`: replenishment, and the production schedule when make SKUs are selected; "
-        "`replenishment` or `production` alone; `mrp`: multi-level MRP over the bills of materials.",
+        "`replenishment` or `production` alone; `mrp`: multi-level MRP over the bills of materials; "
+        "`placement`: where in the bills of materials to hold safety stock.",
     )
     as_of: dt.date | None = Field(default=None, description="Plan date (default: the latest inventory snapshot).")
     skus: str | None = Field(
@@ -59,7 +60,13 @@ class PlanRequest(BaseModel):
     forecast_quantile: float | None = Field(
         default=None, gt=0, lt=1, description="MRP: plan on this forecast quantile instead of the mean."
     )
-    lead_time_quantile: float = Field(default=0.9, gt=0, lt=1, description="MRP: supplier lead-time quantile.")
+    lead_time_quantile: float = Field(
+        default=0.9, gt=0, lt=1, description="MRP and placement: supplier lead-time quantile."
+    )
+    service_level: float = Field(default=0.95, gt=0, lt=1, description="Placement: end items' service level.")
+    correlation: Literal["independent", "correlated"] = Field(
+        default="independent", description="Placement: demand of shared components, independent or correlated."
+    )
 
 
 FormatParam = Annotated[
@@ -92,7 +99,7 @@ def _selection(engine: Engine, request: PlanRequest) -> list[tuple[str, str]]:
         items = [(s, k) for s, k in items if fnmatch.fnmatchcase(s, request.skus)]
         if not items:
             raise HTTPException(status_code=422, detail=f"no SKU matches {request.skus!r}; list SKUs with GET /v1/skus")
-    if request.kind == "mrp":
+    if request.kind in ("mrp", "placement"):
         return items
     if request.kind == "production" and not any(k == "make" for _, k in items):
         raise HTTPException(

@@ -1,4 +1,4 @@
-"""MRP plans: planned orders, pegging and the items' time-phased records
+"""MRP plans (planned orders, pegging, the items' time-phased records) and stock-placement plans
 
 Revision ID: 0005
 Revises: 0004
@@ -61,7 +61,28 @@ def upgrade() -> None:
     )
 
 
+    op.create_table('placement_stages',
+    sa.Column('plan_id', sa.String(), nullable=False),
+    sa.Column('sku', sa.String(), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('inbound_service_time', sa.Double(), nullable=False),
+    sa.Column('outbound_service_time', sa.Double(), nullable=False),
+    sa.Column('net_replenishment_time', sa.Double(), nullable=False),
+    sa.Column('demand_mean', sa.Double(), nullable=True),
+    sa.Column('demand_std', sa.Double(), nullable=True),
+    sa.Column('safety_factor', sa.Double(), nullable=True),
+    sa.Column('unit_value', sa.Double(), nullable=True),
+    sa.Column('safety_stock', sa.Double(), nullable=False),
+    sa.Column('safety_stock_cost', sa.Double(), nullable=False),
+    sa.Column('base_stock_level', sa.Double(), nullable=True),
+    sa.Column('decoupling_point', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('plan_id', 'sku')
+    )
+
+
 def downgrade() -> None:
+    op.drop_table('placement_stages')
     op.drop_table('mrp_records')
     op.drop_index('ix_peggings_plan_end', table_name='peggings')
     op.drop_index('ix_peggings_plan_order', table_name='peggings')
