@@ -26,6 +26,7 @@ run: setup
 	$(BIN)/leanplan plan replenishment --skus 'RAF-*'
 	$(BIN)/leanplan plan production --time-limit 20
 	$(BIN)/leanplan plan mrp
+	$(BIN)/leanplan plan placement --time-limit 20
 	@KEY=$$($(BIN)/leanplan keys create --role admin --name "make run" 2>/dev/null) && \
 	echo "" && \
 	echo "leanplan API on http://$(HOST):$(PORT)  (OpenAPI: http://$(HOST):$(PORT)/docs, planner pages: http://$(HOST):$(PORT)/app)" && \
