@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from service.cli.apps import fail, plan_app
+from service.cli.apps import compute_plan_files, plan_app
 
 
 @plan_app.command("placement")
@@ -23,41 +23,21 @@ def plan_placement(
     out: Annotated[Path | None, typer.Option(help="Directory for <plan>.placement.csv (default: var/plans).")] = None,
 ) -> None:
     """Optimal safety-stock placement over the bills of materials: decoupling points and their stock."""
-    from pydantic import ValidationError
-
     from optimizer.placement import NetworkError
-    from service.db import migrate
-    from service.db.engine import get_engine
     from service.placement import PlacementRequest
-    from service.planning.lifecycle import compute_now
-    from service.settings import get_settings
 
-    try:
-        request = PlacementRequest.model_validate(
-            {
-                "as_of": as_of,
-                "service_level": service_level,
-                "correlation": correlation,
-                "lead_time_quantile": lead_time_quantile,
-                "time_limit": time_limit,
-            }
-        )
-    except ValidationError as err:
-        first = err.errors()[0]
-        fail(f"error: --{str(first['loc'][0]).replace('_', '-')}: {first['msg']}")
-    engine = get_engine()
-    migrate.upgrade(engine)
-    try:
-        outcome = compute_now(engine, "placement", request.model_dump(mode="json"))
-    except (LookupError, NetworkError, ValueError) as err:
-        fail(f"error: {err}")
-    computed = outcome.computed
-    assert computed is not None and computed.write_files is not None
-    paths = computed.write_files(outcome.plan_id, out or get_settings().home / "plans")
+    values = {
+        "as_of": as_of,
+        "service_level": service_level,
+        "correlation": correlation,
+        "lead_time_quantile": lead_time_quantile,
+        "time_limit": time_limit,
+    }
+    plan_id, computed, paths = compute_plan_files("placement", PlacementRequest, values, out, (NetworkError,))
     s = computed.summary
     proven = "proven optimal" if s.get("proven_optimal") else f"gap {100 * float(s.get('gap') or 0):.2f}%"
     typer.echo(
-        f"plan {outcome.plan_id} as of {computed.as_of.date()}: {s['items']:,} items, {s['decoupling_points']:,} "
+        f"plan {plan_id} as of {computed.as_of.date()}: {s['items']:,} items, {s['decoupling_points']:,} "
         f"hold stock; safety stock {s['safety_stock_value']:,.2f} ({proven})"
     )
     typer.echo(
