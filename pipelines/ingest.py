@@ -496,6 +496,7 @@ def _parse_bool(values: pd.Series, present: pd.Series) -> tuple[pd.Series, list[
 #: Dates and date-times in text: strict ISO 8601 (`YYYY-MM-DD`, optionally `[T ]HH:MM[:SS[.fff]]` and a zone; or a
 #: month `YYYY-MM`, read as its first day).
 ISO_DATE = r"\d{4}-\d{2}(?:-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?)?"
+_ISO_DATE = re.compile(ISO_DATE)
 
 
 def _parse_dates(values: pd.Series, kind: str, present: pd.Series) -> tuple[pd.Series, list[tuple[pd.Series, str]]]:
@@ -503,7 +504,8 @@ def _parse_dates(values: pd.Series, kind: str, present: pd.Series) -> tuple[pd.S
         when = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
     else:
         text = _as_text(values)
-        iso = text.astype("string").str.fullmatch(ISO_DATE).fillna(False).astype(bool)
+        distinct = pd.unique(text[present].astype(str))  # dates repeat: check each spelling once
+        iso = text.isin([d for d in distinct if _ISO_DATE.fullmatch(d)])
         when = pd.to_datetime(text.where(iso), format="ISO8601", errors="coerce")
     parsed: pd.Series = when.astype("datetime64[ns]")
     if kind == DATETIME:
