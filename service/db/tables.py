@@ -397,6 +397,21 @@ class WebSession(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class DataAudit(Base):
+    """One change to canonical data beyond an upsert (a delete by id, a replace): who, when, which rows."""
+
+    __tablename__ = "data_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = _now()
+    key_id: Mapped[str | None] = mapped_column(String)  # the API key (None: the CLI)
+    key_name: Mapped[str | None] = mapped_column(String)
+    action: Mapped[str] = mapped_column(String)  # delete | replace
+    table_name: Mapped[str] = mapped_column(String)
+    rows: Mapped[int] = mapped_column(Integer)  # rows removed
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # e.g. {"id": ...}
+    __table_args__ = (Index("ix_data_audit_table_at", "table_name", "at"),)
+
+
 class PlacementStage(Base):
     """One item of a stock-placement plan: its guaranteed service times, net replenishment time and safety stock."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -127,3 +127,39 @@ async def upload(
             received.close()
     except uploads.UploadError as err:
         return JSONResponse(status_code=err.status, content=err.body())
+
+
+class Deleted(BaseModel):
+    """The row a delete removed (audited in `data_audit` with the key and the time)."""
+
+    table: str
+    id: str
+    deleted: int
+    row: dict[str, Any]
+
+
+@router.delete(
+    "/{table}/{order_id}",
+    response_model=Deleted,
+    summary="Delete one open order or customer order by id (audited)",
+    responses={
+        404: {"model": Problem, "description": "No row with that id; nothing was deleted."},
+    },
+)
+def delete_order(
+    table: Annotated[
+        Literal["open_orders", "customer_orders"], Path(description="`open_orders` or `customer_orders`.")
+    ],
+    order_id: Annotated[str, Path(min_length=1, max_length=200, description="The order's id.")],
+    engine: EngineDep,
+    key: ErpKey,
+) -> Deleted:
+    """Remove a stale order so it no longer counts in inventory positions or MRP; who and when is recorded in
+    the `data_audit` table with the removed row."""
+    from service import data_changes
+
+    try:
+        row = data_changes.delete_order(engine, table, order_id, key)
+    except data_changes.NotFound as err:
+        raise HTTPException(status_code=404, detail=str(err)) from None
+    return Deleted(table=table, id=order_id, deleted=1, row=row)
