@@ -17,7 +17,9 @@ Choices (recorded in the plan's params):
   nominal 14 days when it has no offer; made items — routing time of one lot (the larger of lot size and MOQ, at
   the fastest eligible line per operation, 24-hour days) plus the item's `queue_days`.
 - **Stock**: latest on hand minus backorders at or before the plan date; open purchase and production orders are
-  scheduled receipts. **Lot rules, MOQ, lot size, safety stock, order cost** come from `items`.
+  scheduled receipts. **Lot rules, MOQ, lot size, order cost** come from `items`.
+- **Safety stock**: the item's own `safety_stock` when given, else the latest placement plan's (`placement`, the
+  Guaranteed Service Model's decoupling stock; recorded in the plan's params), else none.
 
 Public interface: `compute_plan` (the `mrp` plan kind), `MrpRequest`, `MrpPlanInputs`, `load`, `compute`,
 `BuyTerms`, `buy_terms`, `make_lead_days`, `purchase_splits`,
@@ -81,6 +83,26 @@ class MrpRequest(BaseModel):
     demand_source: Literal["forecast", "orders", "both"] = "both"
     forecast_quantile: float | None = Field(default=None, gt=0, lt=1)
     lead_time_quantile: float = Field(default=0.9, gt=0, lt=1)
+    placement: bool = Field(
+        default=True, description="Items without their own safety stock take the latest placement plan's."
+    )
+
+
+def placement_safety_stock(engine: Engine) -> tuple[pd.Series, str | None]:
+    """Safety stock per SKU of the latest done or approved placement plan (empty without one) and its id."""
+    from sqlalchemy import select
+
+    from service.db.tables import PlacementStage
+    from service.planning.changes import previous_plan_id
+
+    plan_id = previous_plan_id(engine, "placement", before="")
+    if plan_id is None:
+        return pd.Series(dtype=float), None
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(PlacementStage.sku, PlacementStage.safety_stock).where(PlacementStage.plan_id == plan_id)
+        ).all()
+    return pd.Series({str(sku): float(ss) for sku, ss in rows}, dtype=float), plan_id
 
 
 @dataclass(frozen=True)
@@ -93,6 +115,7 @@ class MrpPlanInputs:
     model_version: str | None
     lead_time_sources: dict[str, int]
     buy_terms: BuyTerms
+    placement_plan_id: str | None = None
 
 
 def read_tables(engine: Engine) -> dict[str, pd.DataFrame]:
@@ -247,6 +270,11 @@ def load(engine: Engine, request: MrpRequest) -> MrpPlanInputs:
         "buy_nominal": int(buy_days.isna().sum()),
         "make_routing": len(make_days),
     }
+    own = pd.to_numeric(items["safety_stock"])
+    placed, placement_id = placement_safety_stock(engine) if request.placement else (pd.Series(dtype=float), None)
+    safety = own.fillna(pd.Series(items["sku"].map(placed).to_numpy(dtype=float), index=own.index)).fillna(0.0)
+    sources["safety_stock_own"] = int(own.notna().sum())
+    sources["safety_stock_from_placement"] = int((own.isna() & items["sku"].isin(placed.index)).sum())
     table = pd.DataFrame(
         {
             "sku": items["sku"],
@@ -256,7 +284,7 @@ def load(engine: Engine, request: MrpRequest) -> MrpPlanInputs:
             "lot_size": pd.to_numeric(items["lot_size"]).fillna(1.0),
             "moq": pd.to_numeric(items["moq"]).fillna(0.0),
             "poq_periods": pd.to_numeric(items["poq_periods"]).fillna(2).astype(int),
-            "safety_stock": pd.to_numeric(items["safety_stock"]).fillna(0.0),
+            "safety_stock": safety.to_numpy(),
             "unit_cost": pd.to_numeric(items["unit_cost"]).fillna(0.0),
             "order_cost": pd.to_numeric(items["order_cost"]).fillna(50.0),
         }
@@ -278,7 +306,7 @@ def load(engine: Engine, request: MrpRequest) -> MrpPlanInputs:
         plan_date=as_of,
         sources={t: f"table {t}" for t in ("items", "bom", "demand", "inventory", "open_orders")},
     )
-    return MrpPlanInputs(inputs, table, as_of, version, sources, terms)
+    return MrpPlanInputs(inputs, table, as_of, version, sources, terms, placement_id)
 
 
 def compute(loaded: MrpPlanInputs) -> MrpResult:
@@ -479,6 +507,7 @@ def compute_plan(run: PlanRun) -> ComputedPlan:
         if loaded.model_version
         else {"fallback": "trailing 12-month mean"},
         "lead_times": loaded.lead_time_sources,
+        "safety_stock": {"placement_plan_id": loaded.placement_plan_id, "items_own": "items.safety_stock"},
         "scope": "items in bills of materials",
     }
 
@@ -515,6 +544,7 @@ __all__ = [
     "make_lead_days",
     "order_ids",
     "pegging_rows",
+    "placement_safety_stock",
     "planned_order_rows",
     "purchase_splits",
     "read_tables",

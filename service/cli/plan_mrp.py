@@ -22,6 +22,9 @@ def plan_mrp(
         float | None, typer.Option(help="Plan on this forecast quantile instead of the mean (e.g. 0.9).")
     ] = None,
     lead_time_quantile: Annotated[float, typer.Option(help="Supplier lead-time quantile for bought items.")] = 0.9,
+    placement: Annotated[
+        bool, typer.Option(help="Items without their own safety stock take the latest placement plan's.")
+    ] = True,
     out: Annotated[Path | None, typer.Option(help="Directory for <plan>/*.csv (default: var/plans).")] = None,
 ) -> None:
     """Explode the bills of materials: planned make and buy orders, pegging to customer orders, exceptions."""
@@ -34,6 +37,7 @@ def plan_mrp(
         "demand_source": demand_source,
         "forecast_quantile": forecast_quantile,
         "lead_time_quantile": lead_time_quantile,
+        "placement": placement,
     }
     plan_id, computed, paths = compute_plan_files("mrp", MrpRequest, values, out, (MrpInputError,))
     s = computed.summary

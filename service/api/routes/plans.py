@@ -63,6 +63,9 @@ class PlanRequest(BaseModel):
     lead_time_quantile: float = Field(
         default=0.9, gt=0, lt=1, description="MRP and placement: supplier lead-time quantile."
     )
+    placement: bool = Field(
+        default=True, description="MRP: items without their own safety stock take the latest placement plan's."
+    )
     service_level: float = Field(default=0.95, gt=0, lt=1, description="Placement: end items' service level.")
     correlation: Literal["independent", "correlated"] = Field(
         default="independent", description="Placement: demand of shared components, independent or correlated."

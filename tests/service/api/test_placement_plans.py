@@ -82,3 +82,23 @@ def test_placement_plans_over_http(
     assert bad.status_code == 422
     wrong = client.get(f"/v1/plans/{created['id']}/planned-orders", headers=erp)
     assert wrong.status_code == 404 and "not an MRP plan" in wrong.json()["detail"]
+
+
+def test_mrp_takes_the_safety_stock_of_the_latest_placement_for_items_without_their_own(loaded: Engine) -> None:
+    from service.mrp import MrpRequest, load
+
+    months = pd.date_range("2023-03-01", periods=10, freq="MS").strftime("%Y-%m-%d")
+    history = pd.DataFrame({"sku": "M-1", "date": months, "qty": ["100", "700"] * 5}, dtype=object)
+    import_frames(loaded, [RawInput("demand", history, "history")])  # a variable end item: stock pays somewhere
+    placed = compute_now(loaded, "placement", {"as_of": AS_OF, "time_limit": 10})
+    assert placed.computed is not None
+    stock = {r["sku"]: r["safety_stock"] for r in placed.computed.rows["placement_stages"]}
+    inputs = load(loaded, MrpRequest(as_of=AS_OF)).inputs
+    got = dict(zip(inputs.skus, inputs.safety_stock, strict=True))
+    assert got == pytest.approx(stock) and any(v > 0 for v in got.values())
+    without = load(loaded, MrpRequest(as_of=AS_OF, placement=False)).inputs
+    assert not without.safety_stock.any()
+    mrp = compute_now(loaded, "mrp", {"as_of": AS_OF})
+    with loaded.connect() as conn:
+        params = conn.execute(select(Plan.params).where(Plan.id == mrp.plan_id)).scalar_one()
+    assert params["safety_stock"]["placement_plan_id"] == placed.plan_id
