@@ -25,8 +25,8 @@ run: setup
 	$(BIN)/leanplan train -c experiments/quick.yaml
 	$(BIN)/leanplan plan replenishment --skus 'RAF-*'
 	$(BIN)/leanplan plan production --time-limit 20
-	$(BIN)/leanplan plan mrp
 	$(BIN)/leanplan plan placement --time-limit 20
+	$(BIN)/leanplan plan mrp
 	@KEY=$$($(BIN)/leanplan keys create --role admin --name "make run" 2>/dev/null) && \
 	echo "" && \
 	echo "leanplan API on http://$(HOST):$(PORT)  (OpenAPI: http://$(HOST):$(PORT)/docs, planner pages: http://$(HOST):$(PORT)/app)" && \
