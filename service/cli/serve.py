@@ -1,9 +1,15 @@
-"""`leanplan serve` (the HTTP API, optionally with job workers) and `leanplan keys create|list|revoke`."""
+"""`leanplan serve` (the HTTP API, optionally with job workers) and `leanplan keys create|list|revoke`.
+
+SIGTERM (or Ctrl-C) to `leanplan serve` stops the API, then its job workers (each finishes its current job);
+several API workers need `LEANPLAN_SESSION_SECRET`, or `serve` refuses to start.
+"""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -24,7 +30,7 @@ def serve(
     ] = 0,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs); migrates the database first."""
+    """Serve the HTTP API (OpenAPI at /docs); migrates the database first. SIGTERM stops the job workers too."""
     import uvicorn
 
     from service.db.engine import get_engine
@@ -32,7 +38,18 @@ def serve(
     from service.settings import get_settings
 
     settings = get_settings()
+    if workers > 1 and not settings.session_secret:
+        fail(
+            f"--workers {workers} needs LEANPLAN_SESSION_SECRET: without it each API worker signs planner sessions "
+            "with its own random secret and sign-ins fail at random; set it to a long random string (e.g. "
+            "`openssl rand -hex 32`) or serve with one worker"
+        )
     upgrade(get_engine())
+
+    def _stop(signum: int, _: FrameType | None) -> None:
+        raise SystemExit(128 + signum)  # uvicorn re-raises the SIGTERM it handled: leave through `finally`
+
+    signal.signal(signal.SIGTERM, _stop)
     children = [subprocess.Popen([sys.executable, "-m", "service.cli", "worker"]) for _ in range(job_workers)]
     try:
         uvicorn.run(
