@@ -33,7 +33,8 @@ from starlette.requests import ClientDisconnect
 
 from pipelines.contracts import TABLE_ORDER, TABLES
 from pipelines.ingest import SUFFIXES, DataValidationError, InputLimits, InputTooLarge, RowIssue, read_raw
-from service.db.importer import ImportRejected, RawInput, import_frames
+from service.data_changes import Referenced, replace_table
+from service.db.importer import ImportRejected, ImportReport, RawInput, import_frames
 
 FORMATS = ("csv", "json", "parquet", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -84,6 +85,8 @@ class Upload:
     max_bytes: int = InputLimits.max_bytes  # the upload cap, which also bounds what the file may expand to
     delimiter: str | None = None  # a CSV's field delimiter (None: sniffed from the header)
     decimal: str | None = None  # a CSV's decimal mark (None: ',' after ';' delimiters, '.' otherwise)
+    replace: str | None = None  # None: upsert; a `service.data_changes.SCOPES` scope: swap that part of the table
+    key: Any = None  # the `KeyInfo` sending it (audited with a replace)
 
     def close(self) -> None:
         for f in (self.file, *self.extra):
@@ -249,12 +252,19 @@ def store(engine: Engine, table: str, upload: Upload) -> dict[str, Any]:
         )
         _nul_check(table, upload, data, raw)
         del data
-        report = import_frames(engine, [RawInput(table, raw, source)])
+        removed = None
+        if upload.replace is None:
+            report = import_frames(engine, [RawInput(table, raw, source)])
+        else:
+            result, removed = replace_table(engine, RawInput(table, raw, source), upload.replace, upload.key)
+            report = ImportReport(results=[(source, result)])
     except ImportRejected as err:
         first = err.errors[0]
         raise _rejected(table, first.issues, first.total) from None
     except InputTooLarge as err:
         raise _rejected(table, err.issues, err.total, status=413) from None
+    except Referenced as err:
+        raise UploadError(409, str(err)) from None
     except DataValidationError as err:
         raise _rejected(table, err.issues, err.total) from None
     except OperationalError as err:
@@ -286,5 +296,6 @@ def store(engine: Engine, table: str, upload: Upload) -> dict[str, Any]:
         "inserted": result.inserted,
         "updated": result.updated,
         "unchanged": result.unchanged,
+        **({"removed": removed} if removed is not None else {}),
         "seconds": round(time.perf_counter() - started, 3),
     }

@@ -22,6 +22,7 @@ class UploadResult(BaseModel):
     inserted: int
     updated: int
     unchanged: int
+    removed: int | None = None  # mode=replace: stored rows of the scope the upload did not hold, now deleted
     seconds: float
 
 
@@ -102,7 +103,7 @@ async def upload(
     table: Annotated[str, Path(description="Canonical table, e.g. items or demand.")],
     engine: EngineDep,
     settings: SettingsDep,
-    _: ErpKey,
+    key: ErpKey,
     format: Annotated[
         Literal["csv", "json", "parquet", "xlsx"] | None,
         Query(description="Format of an application/octet-stream body (or of a multipart file)."),
@@ -115,12 +116,28 @@ async def upload(
         Literal[".", ","] | None,
         Query(description="A CSV's decimal mark (default: `,` when the delimiter is `;`, else `.`)."),
     ] = None,
+    mode: Annotated[
+        Literal["upsert", "replace"],
+        Query(
+            description="`upsert` (default) adds and updates; `replace` also deletes the stored rows of `scope` "
+            "that the upload does not hold, in the same transaction (audited)."
+        ),
+    ] = "upsert",
+    scope: Annotated[
+        Literal["all", "skus", "as_of"],
+        Query(
+            description="With mode=replace: the whole table (`all`), only the SKUs the upload holds (`skus`), or "
+            "only its as-of dates (`as_of`, inventory)."
+        ),
+    ] = "all",
 ) -> Any:
     try:
         uploads.check_table(table)
         received = await uploads.receive(request, int(settings.max_upload_mb * 1024 * 1024), format)
         received.delimiter = "\t" if delimiter == "tab" else delimiter
         received.decimal = decimal
+        received.replace = scope if mode == "replace" else None
+        received.key = key
         try:
             return await run_in_threadpool(uploads.store, engine, table, received)
         finally:
