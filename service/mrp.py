@@ -162,6 +162,7 @@ def buy_terms(frames: dict[str, pd.DataFrame], items: pd.DataFrame, as_of: pd.Ti
 
     buy = items.loc[items["make_or_buy"] == "buy", "sku"]
     offers = frames["suppliers"][frames["suppliers"]["sku"].isin(buy)]
+    offers = offers.assign(capacity_per_period=pd.to_numeric(offers["capacity_per_period"]).astype(float))
     if offers.empty:
         empty = pd.Series(dtype=float)
         return BuyTerms(offers, empty, pd.Series(dtype=object))
