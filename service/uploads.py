@@ -271,7 +271,8 @@ def store(engine: Engine, table: str, upload: Upload) -> dict[str, Any]:
         if "database is locked" not in str(err.orig):
             raise
         raise UploadError(
-            409, f"{table} upload waited too long for another write to finish (database is locked); nothing was "
+            409,
+            f"{table} upload waited too long for another write to finish (database is locked); nothing was "
             "stored, send it again",
         ) from None
     except (DataError, psycopg.DataError) as err:

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from models.schema import DEFAULT_QUANTILES, quantile_col
 from experiments.bench import forecast as bench
+from models.schema import DEFAULT_QUANTILES, quantile_col
 from service.cli.apps import app
 
 H = 6

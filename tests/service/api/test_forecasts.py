@@ -11,9 +11,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from experiments.bench.api.seed import forecast_frame
 from service.api.deps import UNAUTHORIZED
 from service.api.fast_forecast import ForecastFastPath
-from experiments.bench.api.seed import forecast_frame
 from service.auth import ROLES
 from service.db.forecasts import write_forecast_set
 from service.db.importer import RawInput, import_frames

@@ -88,7 +88,7 @@ def test_an_mrp_plan_explodes_the_customer_order_into_component_purchases(loaded
 def test_without_a_bill_of_materials_nothing_is_stored_and_the_error_says_what_to_do(loaded: Engine) -> None:
     with loaded.begin() as conn:
         conn.execute(delete(BomLine))
-    with pytest.raises(LookupError, match="no bill of materials.*POST /v1/data/bom"):
+    with pytest.raises(LookupError, match=r"no bill of materials.*POST /v1/data/bom"):
         compute_now(loaded, "mrp", {"as_of": AS_OF})
     with loaded.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Plan)).scalar_one() == 0
