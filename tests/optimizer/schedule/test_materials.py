@@ -159,7 +159,7 @@ def material_problems(draw: st.DrawFn) -> Problem:
 def test_no_operation_starts_before_its_material_on_random_instances(problem: Problem) -> None:
     hint = best_dispatch(problem)
     assert hint is not None and _levels_ok(problem, hint) and not violations(problem, hint)
-    result = solve(problem, SolveOptions(time_limit=1.0, workers=2))
+    result = solve(problem, SolveOptions(time_limit=10.0, workers=2))  # small: proven long before on a quiet machine
     assert result.schedule is not None and _levels_ok(problem, result.schedule)
 
 

@@ -33,6 +33,8 @@ from tests.service.api.conftest import auth, settings_for
 from tests.service.api.test_data_upload import CSV, PARQUET, XLSX, snapshot
 
 MAX_SECONDS = 1.0
+#: wall-clock guard only: two test workers and the app share two cores
+MAX_WALL_SECONDS = 5.0
 MAX_MB = 200.0
 UPLOAD_MB = 4.0
 
@@ -161,15 +163,22 @@ def _status(field: str) -> int:
 
 def measure(client: TestClient, key: str, case: Hostile) -> tuple[object, float, float]:
     """The response, its wall time in seconds and the peak extra memory in MB while it was served."""
+    response, seconds, _, extra_mb = measure_cpu(client, key, case)
+    return response, seconds, extra_mb
+
+
+def measure_cpu(client: TestClient, key: str, case: Hostile) -> tuple[object, float, float, float]:
+    """The response, its wall and CPU seconds (this process, every thread: the app serves in a thread of it) and
+    the peak extra memory in MB while it was served."""
     body = body_of(case)
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak resident set
     before = _status("VmRSS")
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     response = client.post(
         f"/v1/data/{case.table}", content=body, headers={**auth(key), "Content-Type": case.content_type}
     )
-    seconds = time.perf_counter() - started
-    return response, seconds, (_status("VmHWM") - before) / 1024
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return response, seconds, cpu, (_status("VmHWM") - before) / 1024
 
 
 @pytest.fixture(scope="module")
@@ -189,11 +198,13 @@ def test_hostile_upload_is_refused_fast_and_small(
     assert len(body_of(case)) <= UPLOAD_MB * 1024 * 1024  # every file passes the plain size cap
     before = snapshot(module_engine)
     measure(client, key, case)  # warm-up: first-call imports are not the input's cost
-    response, seconds, extra_mb = measure(client, key, case)
+    response, seconds, cpu, extra_mb = measure_cpu(client, key, case)
     assert response.status_code == case.status, response.text[:500]  # type: ignore[attr-defined]
     body = response.json()  # type: ignore[attr-defined]
     assert case.reason in body["errors"][0]["reason"], body
-    assert seconds <= MAX_SECONDS, f"{case.name}: {seconds:.2f} s"
+    # the target is the work a file costs (CPU); wall time only guards against a hang on a loaded shared machine
+    assert cpu <= MAX_SECONDS, f"{case.name}: {cpu:.2f} s of CPU"
+    assert seconds <= MAX_WALL_SECONDS, f"{case.name}: {seconds:.2f} s"
     assert extra_mb <= MAX_MB, f"{case.name}: {extra_mb:.0f} MB"
     assert snapshot(module_engine) == before
 
