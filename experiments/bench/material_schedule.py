@@ -28,11 +28,11 @@ from optimizer.schedule.heuristic import best_dispatch
 from optimizer.schedule.materials import binding, earliest_starts, shortfalls
 from optimizer.schedule.model import build_model
 from optimizer.schedule.plant import PlantIndex, build_problem
-from optimizer.schedule.plant_materials import MaterialTables
 from optimizer.schedule.problem import Problem, violations
 from optimizer.schedule.report import blocked_orders, kpis, material_holds, schedule_table
 from optimizer.schedule.requirements import NettingOptions, production_orders
 from optimizer.schedule.solve import SolveOptions, solve
+from service.production import material_tables
 
 __all__ = ["run"]
 
@@ -116,11 +116,6 @@ def run(
         NettingOptions(as_of=start, horizon_days=horizon_days),
         bom=frames["bom"],
     )
-    suppliers = frames.get("suppliers")
-    lead_days = None
-    if suppliers is not None:
-        fastest = suppliers.groupby("sku")["nominal_lead_time_days"].min()
-        lead_days = {str(sku): float(days) for sku, days in fastest.items()}
     problem, index = build_problem(
         orders,
         frames["items"],
@@ -130,7 +125,7 @@ def run(
         frames["line_downtime"],
         start,
         horizon_days,
-        materials=MaterialTables(frames["bom"], frames["inventory"], frames["open_orders"], lead_days),
+        materials=material_tables(frames),
     )
     prepared = time.perf_counter() - clock
     earliest = earliest_starts(problem)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.bench import WILLEMS_DIR
 from optimizer.mrp.checks import invariant_violations
 from optimizer.mrp.engine import MrpOptions, plan
 from optimizer.mrp.files import read_inputs, write_plan
@@ -28,7 +29,7 @@ from optimizer.mrp.inputs import MrpInputs
 
 __all__ = ["WILLEMS_DIR", "chain_frames", "run_chains", "run_speed", "synthetic_factory"]
 
-WILLEMS_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "supply_chains" / "willems2008"
+
 LEVELS, PERIODS, LINES_PER_ITEM = 10, 104, 5
 
 

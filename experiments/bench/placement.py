@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from experiments.bench import WILLEMS_DIR
 from optimizer.placement.files import chain_ids, read_willems
 from optimizer.placement.network import build_network
 from optimizer.placement.solve import place_safety_stock
 
 __all__ = ["DEFAULT_DATA_DIR", "random_tree", "run", "run_chains", "run_trees", "to_stockpyl"]
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "supply_chains" / "willems2008"
+DEFAULT_DATA_DIR = WILLEMS_DIR
 
 
 def random_tree(n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:

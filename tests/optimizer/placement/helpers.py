@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,12 +10,11 @@ import pandas as pd
 from ortools.linear_solver import pywraplp
 from scipy.stats import norm
 
+from experiments.bench import WILLEMS_DIR
 from optimizer.placement.problem import Problem, consistent_service_times, stock_cost
 
 BACKEND = "HIGHS"  # SCIP gives the same optima, several times slower
-WILLEMS = Path("/work/shared/data/supply_chains/willems2008")
-if not WILLEMS.is_dir():  # the checkout's sibling shared data
-    WILLEMS = Path(__file__).resolve().parents[4] / "shared" / "data" / "supply_chains" / "willems2008"
+WILLEMS = WILLEMS_DIR
 
 
 def frames_from_stockpyl(tree: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
